@@ -1,0 +1,1 @@
+"""Simulated STM32 boards: bus, register-level peripherals, Cortex-M core, Python bootrom."""

@@ -1,0 +1,221 @@
+"""A simulated STM32 board: a bus of memories and register-level peripherals, built from data.
+
+A board is a plain object; create as many as you like in one process. Non-volatile state (flash
+cells, option bytes, ECC state) lives in the flash controller and survives `reset(POWER)`;
+RAM and peripheral registers do not.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from harness.errors import ConfigError, ProtectionError
+from harness.inventory import BoardSpec
+from harness.parts import Part, get_part
+from harness.sim import boot
+from harness.sim.bus import Access, Alias, Bus, Device, Memory
+from harness.sim.clock import Clock
+from harness.sim.faults import FaultInjector, FaultKind
+from harness.sim.flash_array import FlashArray
+from harness.sim.sysinfo import IdcodeBlock, fill_engineering, unique_id
+from harness.sim.usart import Usart
+from harness.target.base import ResetKind
+
+if TYPE_CHECKING:
+    from harness.sim.boot import BootDecision
+
+DEFAULT_HZ = 64_000_000  # virtual core clock: one instruction = one cycle
+DEBUG_ACCESS_US = 1.0  # virtual time one debug-port transaction takes
+
+# Flash controller model per `flash_controller` key of the catalogue.
+CONTROLLERS = {
+    "g0": "harness.sim.flash_g0:G0FlashController",
+    "h7": "harness.sim.flash_h7:H7FlashController",
+}
+
+
+class FlashController(Protocol):
+    """What the board needs from a flash controller model (see flash_g0.py, flash_h7.py)."""
+
+    array: FlashArray
+    options: dict[str, int]  # option registers as loaded at the last option-byte load
+    empty_flag: bool  # G0: main flash seen empty at option load (always False on H7)
+
+    def rdp_level(self) -> int: ...
+
+    def power_on(self) -> None: ...
+
+    def system_reset(self) -> None: ...
+
+
+def _load_class(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+class SimBoard:
+    def __init__(self, spec: BoardSpec, part: Part | None = None, *, hz: int = DEFAULT_HZ):
+        self.spec = spec
+        self.part = part or get_part(spec.part)
+        self.name = spec.name
+        self.clock = Clock(hz)
+        self._debug_cycles = self.clock.cycles(DEBUG_ACCESS_US)
+        self.bus = Bus(on_debug_access=lambda: self.clock.advance(self._debug_cycles))
+        self.faults = FaultInjector()
+        self.pins: dict[str, bool] = {"BOOT0": False, "NRST": True}
+        self.reset_log: list[tuple[int, str, str]] = []  # (cycle, kind, cause)
+        self.uid = unique_id(spec.name)
+        self.debug_attached = True  # the simulator is reached through its debug port
+        self._reset_listeners: list[Callable[[ResetKind, str], None]] = []
+
+        part = self.part
+        if part.flash_controller not in CONTROLLERS:
+            raise ConfigError(f"no flash controller model {part.flash_controller!r}")
+        self.flash: FlashController = _load_class(CONTROLLERS[part.flash_controller])(self)
+        for region in part.ram:
+            self.bus.attach(Memory(region.name, region.base, region.size))
+        for i, region in enumerate(part.system_memory):
+            sysmem = Memory(f"SYSMEM{i}", region.base, region.size, fill=0xFF, volatile=False)
+            sysmem.writable = False
+            self.bus.attach(sysmem)
+            if region.contains(part.bootloader.id_addr):
+                sysmem.data[part.bootloader.id_addr - region.base] = part.bootloader.id_byte
+            self._write_bootrom_vectors(sysmem)
+        if part.otp is not None:
+            self.bus.attach(Memory("OTP", part.otp.base, part.otp.size, fill=0xFF, volatile=False))
+        if part.engi is not None:
+            engi = Memory("ENGI", part.engi.base, part.engi.size, fill=0xFF, volatile=False)
+            fill_engineering(engi, part, self.uid)
+            engi.writable = False
+            self.bus.attach(engi)
+        self.bus.attach(IdcodeBlock(part))
+        self.usarts: dict[str, Usart] = {}
+        for name, base in part.peripherals.items():
+            if name.startswith(("USART", "UART", "LPUART")):
+                self.usarts[name] = self.bus.attach(Usart(name, base))  # type: ignore[assignment]
+        self.boot_decision: BootDecision = boot.decide(self)
+        self._remap: Device | None = None  # G0 SYSCFG MEM_MODE override of the boot alias
+        if part.boot_alias:
+            self.bus.attach(Alias("BOOT_ALIAS", 0x00000000, part.flash.size, self._alias_target))
+        self.core: Any = None
+        self.bootrom: Any = None
+        self._make_core()
+
+    # -- construction helpers ----------------------------------------------------------
+    def _write_bootrom_vectors(self, sysmem: Memory) -> None:
+        """System memory holds a vector table (initial MSP, reset vector) like the real ROM.
+
+        The ROM code itself is Python (harness.sim.bootrom); these words make a jump into
+        system memory look right to firmware that reads them before branching.
+        """
+        entry = self.part.bootloader.entry
+        if not sysmem.base <= entry < sysmem.end:
+            return
+        sp = self.part.ram[0].base + min(self.part.ram[0].size, 0x2000)
+        if self.part.family == "h7":
+            sp = self.part.ram_region("AXI_SRAM").base + 0x4000
+        off = entry - sysmem.base
+        sysmem.data[off : off + 8] = sp.to_bytes(4, "little") + (entry + 0x101).to_bytes(
+            4, "little"
+        )
+
+    def _alias_target(self) -> Device:
+        if self._remap is not None:
+            return self._remap
+        src = self.boot_decision.source
+        if src is boot.BootSource.SYSTEM:
+            return self.bus.find(self.part.system_memory[0].base)  # type: ignore[return-value]
+        if src is boot.BootSource.SRAM:
+            return self.bus.find(self.part.ram[0].base)  # type: ignore[return-value]
+        return self.flash.array
+
+    def _make_core(self) -> None:
+        try:
+            core_mod = importlib.import_module("harness.sim.core")
+        except ModuleNotFoundError:
+            return
+        self.core = core_mod.CortexM(self)
+
+    def device(self, name: str) -> Device:
+        return self.bus.device(name)
+
+    def usart(self, name: str | None = None) -> Usart:
+        key = name or self.spec.uart.peripheral
+        try:
+            return self.usarts[key]
+        except KeyError:
+            raise ConfigError(
+                f"board {self.name}: part {self.part.name} has no {key}",
+                hint="usarts: " + ", ".join(sorted(self.usarts)),
+            ) from None
+
+    # -- protection --------------------------------------------------------------------
+    def check_debug(self) -> None:
+        """RDP level 2 disconnects the debug port for good."""
+        if self.flash.rdp_level() == 2:
+            raise ProtectionError(
+                f"{self.name}: debug port disabled (RDP level 2)",
+                hint="level 2 is permanent; the board can only be used through its firmware",
+            )
+
+    # -- resets ------------------------------------------------------------------------
+    def on_reset(self, listener: Callable[[ResetKind, str], None]) -> None:
+        self._reset_listeners.append(listener)
+
+    def reset(self, kind: ResetKind = ResetKind.SYSTEM, cause: str = "requested") -> None:
+        """Reset as the silicon does. POWER also reloads option bytes and clears RAM."""
+        self.reset_log.append((self.clock.now, kind.value, cause))
+        for dev in self.bus.devices:
+            if dev is self.flash or dev is self.flash.array:
+                continue
+            if kind is ResetKind.POWER:
+                dev.power_on()
+            else:
+                dev.system_reset()
+        if kind is ResetKind.POWER:
+            self.flash.power_on()
+        else:
+            self.flash.system_reset()
+        self._remap = None
+        self.boot_decision = boot.decide(self)
+        for listener in list(self._reset_listeners):
+            listener(kind, cause)
+
+    def option_reload_reset(self, cause: str = "OBL_LAUNCH") -> None:
+        """Option-byte reload: options reloaded as at power-on, RAM kept (a system reset)."""
+        self.reset_log.append((self.clock.now, "option_reload", cause))
+        for dev in self.bus.devices:
+            if dev is not self.flash and dev is not self.flash.array:
+                dev.system_reset()
+        self.flash.power_on()
+        self._remap = None
+        self.boot_decision = boot.decide(self)
+        for listener in list(self._reset_listeners):
+            listener(ResetKind.SYSTEM, cause)
+
+    def interrupt(self, kind: FaultKind, cause: str) -> None:
+        """A fault plan fired: the board resets or loses power right now."""
+        self.reset(ResetKind.POWER if kind is FaultKind.POWER_LOSS else ResetKind.PIN, cause)
+
+    def set_pin(self, pin: str, level: bool) -> None:
+        previous = self.pins[pin]
+        self.pins[pin] = level
+        if pin == "NRST" and previous and not level:
+            self.reset(ResetKind.PIN, "NRST asserted")
+
+    # -- time --------------------------------------------------------------------------
+    def run(self, cycles: int) -> None:
+        """Let `cycles` of virtual time pass: the core executes if it is running."""
+        if self.core is not None and self.pins["NRST"]:
+            self.core.run(cycles)
+        else:
+            self.clock.advance(cycles)
+
+    # -- convenience for tests and the bootrom ------------------------------------------
+    def read(self, address: int, length: int, access: Access = Access.DEBUG) -> bytes:
+        return self.bus.read_block(address, length, access)
+
+    def write(self, address: int, data: bytes, access: Access = Access.DEBUG) -> None:
+        self.bus.write_block(address, data, access)

@@ -1,0 +1,280 @@
+"""The simulated system bus: devices mapped at addresses, accessed by CPU, debug port or bootrom.
+
+Each access carries its origin (`Access`), because the same address answers differently to the
+core, to a debugger and to the system bootloader under readout protection. The Unicorn core maps
+plain memories directly (their `data` buffer is aliased, not copied) and reaches the rest
+through the same `read`/`write` calls the debug port uses.
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+from collections.abc import Callable
+
+from harness.errors import BusFault
+
+
+class Access(enum.Enum):
+    CPU = "cpu"
+    DEBUG = "debug"
+    BOOTROM = "bootrom"
+
+
+class CpuMap(enum.Enum):
+    """How the core maps a device: aliased buffer, buffer with hooked writes, or callbacks."""
+
+    RAM = "ram"  # read/write/execute straight from `data`
+    ROM = "rom"  # read/execute from `data`; writes go through `write()` (flash programming)
+    MMIO = "mmio"  # every access through `read()`/`write()`
+
+
+class Device:
+    """Something that answers on the bus at [base, base + size)."""
+
+    cpu_map: CpuMap = CpuMap.MMIO
+
+    def __init__(self, name: str, base: int, size: int) -> None:
+        self.name = name
+        self.base = base
+        self.size = size
+
+    @property
+    def end(self) -> int:
+        return self.base + self.size
+
+    def read(self, offset: int, size: int, access: Access) -> int:
+        raise BusFault(self.base + offset, f"{self.name} is not readable")
+
+    def write(self, offset: int, size: int, value: int, access: Access) -> None:
+        raise BusFault(self.base + offset, f"{self.name} is not writable", write=True)
+
+    def read_block(self, offset: int, length: int, access: Access) -> bytes:
+        out = bytearray()
+        pos = offset
+        while pos < offset + length:
+            step = 4 if (pos % 4 == 0 and offset + length - pos >= 4) else 1
+            out += self.read(pos, step, access).to_bytes(step, "little")
+            pos += step
+        return bytes(out)
+
+    def write_block(self, offset: int, data: bytes, access: Access) -> None:
+        pos = 0
+        while pos < len(data):
+            step = 4 if ((offset + pos) % 4 == 0 and len(data) - pos >= 4) else 1
+            self.write(
+                offset + pos, step, int.from_bytes(data[pos : pos + step], "little"), access
+            )
+            pos += step
+
+    def power_on(self) -> None:
+        """Power-on reset: volatile state to its reset value."""
+
+    def system_reset(self) -> None:
+        """System reset (NRST pin, SYSRESETREQ): registers to reset values."""
+        self.power_on()
+
+
+class Memory(Device):
+    """Plain byte-addressable memory backed by a bytearray the core can alias."""
+
+    cpu_map = CpuMap.RAM
+
+    def __init__(
+        self,
+        name: str,
+        base: int,
+        size: int,
+        *,
+        fill: int = 0x00,
+        volatile: bool = True,
+        writable: bool = True,
+    ) -> None:
+        super().__init__(name, base, size)
+        self.fill = fill
+        self.volatile = volatile
+        self.writable = writable
+        self.data = bytearray([fill]) * size
+        if not writable:
+            self.cpu_map = CpuMap.ROM
+
+    def read(self, offset: int, size: int, access: Access) -> int:
+        return int.from_bytes(self.data[offset : offset + size], "little")
+
+    def write(self, offset: int, size: int, value: int, access: Access) -> None:
+        if not self.writable:
+            raise BusFault(self.base + offset, f"{self.name} is read-only", write=True)
+        self.data[offset : offset + size] = value.to_bytes(size, "little")
+
+    def read_block(self, offset: int, length: int, access: Access) -> bytes:
+        return bytes(self.data[offset : offset + length])
+
+    def write_block(self, offset: int, data: bytes, access: Access) -> None:
+        if not self.writable:
+            raise BusFault(self.base + offset, f"{self.name} is read-only", write=True)
+        self.data[offset : offset + len(data)] = data
+
+    def power_on(self) -> None:
+        if self.volatile:
+            self.data[:] = bytes([self.fill]) * self.size
+
+    def system_reset(self) -> None:
+        """SRAM keeps its content across a system reset; only power loss clears it."""
+
+
+class Alias(Device):
+    """A window that forwards to another device (the boot alias at 0x00000000 on G0)."""
+
+    def __init__(self, name: str, base: int, size: int, target: Callable[[], Device]) -> None:
+        super().__init__(name, base, size)
+        self._target = target
+
+    @property
+    def target(self) -> Device:
+        return self._target()
+
+    @property
+    def cpu_map(self) -> CpuMap:  # type: ignore[override]
+        return self.target.cpu_map
+
+    def _bounded(self, offset: int, length: int, write: bool) -> Device:
+        target = self.target
+        if offset + length > target.size:
+            raise BusFault(
+                self.base + offset, f"beyond {target.name} seen through {self.name}", write=write
+            )
+        return target
+
+    def read(self, offset: int, size: int, access: Access) -> int:
+        return self._bounded(offset, size, False).read(offset, size, access)
+
+    def write(self, offset: int, size: int, value: int, access: Access) -> None:
+        self._bounded(offset, size, True).write(offset, size, value, access)
+
+    def read_block(self, offset: int, length: int, access: Access) -> bytes:
+        return self._bounded(offset, length, False).read_block(offset, length, access)
+
+    def write_block(self, offset: int, data: bytes, access: Access) -> None:
+        self._bounded(offset, len(data), True).write_block(offset, data, access)
+
+    def power_on(self) -> None:
+        """The alias holds no state of its own."""
+
+
+class RegisterBlock(Device):
+    """A peripheral of 32-bit registers. Subclasses implement `read_reg`/`write_reg`.
+
+    Byte and half-word accesses are served from the 32-bit register: reads select the lane,
+    writes merge into the current value (what AHB/APB bridges of these parts do for most
+    registers).
+    """
+
+    cpu_map = CpuMap.MMIO
+
+    def read_reg(self, offset: int, access: Access) -> int:
+        return 0
+
+    def write_reg(self, offset: int, value: int, access: Access) -> None:
+        return None
+
+    def read(self, offset: int, size: int, access: Access) -> int:
+        aligned = offset & ~3
+        value = self.read_reg(aligned, access) & 0xFFFFFFFF
+        shift = (offset - aligned) * 8
+        return (value >> shift) & ((1 << (size * 8)) - 1)
+
+    def write(self, offset: int, size: int, value: int, access: Access) -> None:
+        aligned = offset & ~3
+        if size == 4 and aligned == offset:
+            self.write_reg(aligned, value & 0xFFFFFFFF, access)
+            return
+        shift = (offset - aligned) * 8
+        mask = ((1 << (size * 8)) - 1) << shift
+        current = self.read_reg(aligned, access)
+        self.write_reg(aligned, (current & ~mask) | ((value << shift) & mask), access)
+
+
+class Bus:
+    """Address decoder over non-overlapping devices."""
+
+    def __init__(self, on_debug_access: Callable[[], None] | None = None) -> None:
+        self._devices: list[Device] = []
+        self._bases: list[int] = []
+        self._on_debug_access = on_debug_access
+
+    @property
+    def devices(self) -> list[Device]:
+        return list(self._devices)
+
+    def attach(self, device: Device) -> Device:
+        i = bisect.bisect_right(self._bases, device.base)
+        prev = self._devices[i - 1] if i > 0 else None
+        nxt = self._devices[i] if i < len(self._devices) else None
+        if (prev and prev.end > device.base) or (nxt and device.end > nxt.base):
+            other = prev if prev and prev.end > device.base else nxt
+            assert other is not None
+            raise ValueError(
+                f"{device.name} [0x{device.base:08X}+0x{device.size:X}] overlaps {other.name}"
+            )
+        self._devices.insert(i, device)
+        self._bases.insert(i, device.base)
+        return device
+
+    def find(self, address: int) -> Device | None:
+        i = bisect.bisect_right(self._bases, address) - 1
+        if i >= 0:
+            dev = self._devices[i]
+            if address < dev.end:
+                return dev
+        return None
+
+    def device(self, name: str) -> Device:
+        for dev in self._devices:
+            if dev.name == name:
+                return dev
+        raise KeyError(name)
+
+    def _locate(self, address: int, length: int, write: bool) -> Device:
+        dev = self.find(address)
+        if dev is None:
+            raise BusFault(address, "no memory or peripheral is mapped there", write=write)
+        return dev
+
+    def _tick(self, access: Access) -> None:
+        if access is Access.DEBUG and self._on_debug_access is not None:
+            self._on_debug_access()
+
+    def read(self, address: int, size: int, access: Access = Access.DEBUG) -> int:
+        self._tick(access)
+        dev = self._locate(address, size, False)
+        if address + size > dev.end:
+            raise BusFault(address, f"access crosses the end of {dev.name}")
+        return dev.read(address - dev.base, size, access)
+
+    def write(self, address: int, size: int, value: int, access: Access = Access.DEBUG) -> None:
+        self._tick(access)
+        dev = self._locate(address, size, True)
+        if address + size > dev.end:
+            raise BusFault(address, f"access crosses the end of {dev.name}", write=True)
+        dev.write(address - dev.base, size, value, access)
+
+    def read_block(self, address: int, length: int, access: Access = Access.DEBUG) -> bytes:
+        out = bytearray()
+        pos = address
+        end = address + length
+        while pos < end:
+            self._tick(access)
+            dev = self._locate(pos, 1, False)
+            chunk = min(end, dev.end) - pos
+            out += dev.read_block(pos - dev.base, chunk, access)
+            pos += chunk
+        return bytes(out)
+
+    def write_block(self, address: int, data: bytes, access: Access = Access.DEBUG) -> None:
+        pos = 0
+        while pos < len(data):
+            self._tick(access)
+            dev = self._locate(address + pos, 1, True)
+            chunk = min(len(data) - pos, dev.end - (address + pos))
+            dev.write_block(address + pos - dev.base, bytes(data[pos : pos + chunk]), access)
+            pos += chunk

@@ -1,0 +1,45 @@
+"""Identity registers and words: DBG/DBGMCU IDCODE, unique ID, flash size."""
+
+from __future__ import annotations
+
+import hashlib
+
+from harness.parts import Part
+from harness.sim.bus import Access, Memory, RegisterBlock
+
+# Revision ID in IDCODE[31:16]: a plausible production revision per PID (rev "Y"/"V").
+REV_ID = {0x460: 0x2000, 0x467: 0x1000, 0x450: 0x2003}
+
+
+class IdcodeBlock(RegisterBlock):
+    """DBG (G0) / DBGMCU (H7) block: IDCODE at +0, debug control registers after it."""
+
+    def __init__(self, part: Part) -> None:
+        super().__init__("DBGMCU", part.idcode_addr, 0x400)
+        self.idcode = (REV_ID.get(part.pid, 0x1000) << 16) | part.pid
+        self.regs: dict[int, int] = {}
+
+    def read_reg(self, offset: int, access: Access) -> int:
+        if offset == 0:
+            return self.idcode
+        return self.regs.get(offset, 0)
+
+    def write_reg(self, offset: int, value: int, access: Access) -> None:
+        if offset != 0:
+            self.regs[offset] = value
+
+    def power_on(self) -> None:
+        self.regs.clear()
+
+
+def unique_id(board_name: str) -> bytes:
+    """96-bit UID, stable per board name so reports and locks can refer to it."""
+    return hashlib.sha256(board_name.encode()).digest()[:12]
+
+
+def fill_engineering(mem: Memory, part: Part, uid: bytes) -> None:
+    """Write the factory words (UID, flash size in KiB) into the engineering area."""
+    off = part.uid_addr - mem.base
+    mem.data[off : off + 12] = uid
+    off = part.flash_size_addr - mem.base
+    mem.data[off : off + 2] = (part.flash.size // 1024).to_bytes(2, "little")

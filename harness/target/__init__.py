@@ -1,0 +1,12 @@
+"""The Target interface: what suites and flows may ask of a board, simulated or real."""
+
+from harness.target.base import (
+    Capability,
+    HaltReason,
+    Identity,
+    Pin,
+    ResetKind,
+    Target,
+)
+
+__all__ = ["Capability", "HaltReason", "Identity", "Pin", "ResetKind", "Target"]
