@@ -103,6 +103,19 @@ class SimBoard:
         self.bootrom: Any = None
         self._make_core()
 
+    @classmethod
+    def from_inventory(cls, name: str, inventory: str | None = None) -> SimBoard:
+        """A fresh board from the inventory (default `fixtures/boards.toml`)."""
+        from harness.inventory import Inventory
+
+        return cls(Inventory.load(inventory).get(name))
+
+    @classmethod
+    def for_part(cls, part_name: str, name: str | None = None) -> SimBoard:
+        """A fresh bare board for a part, for tests that do not need an inventory entry."""
+        part = get_part(part_name)
+        return cls(BoardSpec(name=name or f"sim-{part.name.lower()}", part=part.name, backend="sim"))
+
     # -- construction helpers ----------------------------------------------------------
     def _write_bootrom_vectors(self, sysmem: Memory) -> None:
         """System memory holds a vector table (initial MSP, reset vector) like the real ROM.
