@@ -101,6 +101,7 @@ class SimBoard:
             self.bus.attach(Alias("BOOT_ALIAS", 0x00000000, part.flash.size, self._alias_target))
         self.core: Any = None
         self.bootrom: Any = None
+        self.in_bootrom = False
         self._make_core()
 
     @classmethod
@@ -211,6 +212,16 @@ class SimBoard:
     def interrupt(self, kind: FaultKind, cause: str) -> None:
         """A fault plan fired: the board resets or loses power right now."""
         self.reset(ResetKind.POWER if kind is FaultKind.POWER_LOSS else ResetKind.PIN, cause)
+
+    def enter_system_memory(self, how: str) -> None:
+        """The core is now executing system memory: the Python bootrom takes the USART.
+
+        `how` says why (reset with boot selection, a jump from firmware, Go to system memory)
+        so the bootrom can apply entry rules.
+        """
+        self.in_bootrom = True
+        if self.bootrom is not None:
+            self.bootrom.activate(how)
 
     def set_pin(self, pin: str, level: bool) -> None:
         previous = self.pins[pin]

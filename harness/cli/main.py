@@ -1,0 +1,60 @@
+"""The `hil` command. Each capability adds a click group in its own module under harness/cli."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from harness.errors import HarnessError
+
+# Subcommand groups: (module, attribute). Modules are imported lazily so `hil boards` stays fast.
+SUBCOMMANDS = {
+    "boards": ("harness.cli.boards", "boards"),
+    "run": ("harness.cli.run", "run"),
+    "an3155": ("harness.cli.an3155", "an3155"),
+    "sim": ("harness.cli.sim", "sim"),
+    "loader": ("harness.cli.loader", "loader"),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name in SUBCOMMANDS if self._available(name))
+
+    @staticmethod
+    def _available(name: str) -> bool:
+        module = SUBCOMMANDS[name][0]
+        return importlib.util.find_spec(module) is not None
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in SUBCOMMANDS or not self._available(cmd_name):
+            return None
+        module, attr = SUBCOMMANDS[cmd_name]
+        cmd: click.Command = getattr(importlib.import_module(module), attr)
+        return cmd
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(package_name="stm32-hil")
+def cli() -> None:
+    """STM32 hardware-in-the-loop harness: simulated and real boards, loaders, bootloader."""
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except HarnessError as exc:
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
