@@ -1,4 +1,4 @@
-"""The board inventory (`fixtures/boards.toml` by default): which boards exist and how to reach them.
+"""The board inventory (default `fixtures/boards.toml`): which boards exist, how to reach them.
 
 Users edit this file; every error names the file and line so a typo never becomes a traceback.
 """

@@ -115,7 +115,8 @@ class SimBoard:
     def for_part(cls, part_name: str, name: str | None = None) -> SimBoard:
         """A fresh bare board for a part, for tests that do not need an inventory entry."""
         part = get_part(part_name)
-        return cls(BoardSpec(name=name or f"sim-{part.name.lower()}", part=part.name, backend="sim"))
+        spec = BoardSpec(name=name or f"sim-{part.name.lower()}", part=part.name, backend="sim")
+        return cls(spec)
 
     # -- construction helpers ----------------------------------------------------------
     def _write_bootrom_vectors(self, sysmem: Memory) -> None:

@@ -15,7 +15,8 @@ from harness.sim.bus import Access, RegisterBlock
 CR1, CR2, CR3, BRR, GTPR, RTOR, RQR, ISR, ICR, RDR, TDR = (
     0x00, 0x04, 0x08, 0x0C, 0x10, 0x14, 0x18, 0x1C, 0x20, 0x24, 0x28,
 )  # fmt: skip
-CR1_UE, CR1_RE, CR1_TE, CR1_RXNEIE, CR1_TCIE, CR1_TXEIE = 1 << 0, 1 << 2, 1 << 3, 1 << 5, 1 << 6, 1 << 7
+CR1_UE, CR1_RE, CR1_TE = 1 << 0, 1 << 2, 1 << 3
+CR1_RXNEIE, CR1_TCIE, CR1_TXEIE = 1 << 5, 1 << 6, 1 << 7
 ISR_ORE, ISR_RXNE, ISR_TC, ISR_TXE = 1 << 3, 1 << 5, 1 << 6, 1 << 7
 RX_FIFO_DEPTH = 64  # host-side buffering; the peripheral itself exposes one byte at a time
 
