@@ -69,7 +69,7 @@ class BoardSpec:
 
 
 def _line_of(text: str, board: str) -> int:
-    pattern = re.compile(r"^\s*\[\s*boards\.\"?" + re.escape(board) + r"\"?\s*\]", re.M)
+    pattern = re.compile(r"^[ \t]*\[\s*boards\.\"?" + re.escape(board) + r"\"?\s*\]", re.M)
     m = pattern.search(text)
     return text.count("\n", 0, m.start()) + 1 if m else 1
 

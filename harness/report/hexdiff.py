@@ -56,7 +56,8 @@ def hexdiff(
                 shown.append(c)
     shown.sort()
     lines = [
-        f"first difference at 0x{base + differing[0]:08X}; {len(differing)} differing row(s)",
+        f"first difference at 0x{base + (first_difference(expected, actual) or 0):08X}; "
+        f"{len(differing)} differing row(s)",
         f"{'address':9}  {'expected':<{width * 3}} | actual",
     ]
     last = None

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install everything the harness and its tests need on a fresh Debian machine:
+# Debian tools (stm32flash, arm-none-eabi-gcc) and the Python package with its dev extras.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need_apt=()
+command -v stm32flash >/dev/null 2>&1 || need_apt+=(stm32flash)
+command -v arm-none-eabi-gcc >/dev/null 2>&1 || need_apt+=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+python3 -m pip install -q --disable-pip-version-check -e '.[dev]'

@@ -1,0 +1,25 @@
+"""Why a .stldr file was refused. Each kind is its own type so tests and flows can tell them apart."""
+
+from __future__ import annotations
+
+from harness.errors import LoaderError
+
+
+class NotElfError(LoaderError):
+    """The file does not start with the ELF magic: a wrong path, a .hex or a .bin."""
+
+
+class TruncatedElfError(LoaderError):
+    """A header, table or segment points beyond the end of the file."""
+
+
+class WrongArchitectureError(LoaderError):
+    """An ELF, but not a 32-bit little-endian ARM one: built for another target."""
+
+
+class MissingSymbolError(LoaderError):
+    """A symbol every loader must export (Init, StorageInfo) is absent."""
+
+
+class LayoutError(LoaderError):
+    """The loaded image cannot be placed: it collides with the return trap or leaves RAM."""
