@@ -126,6 +126,9 @@ class SimTarget(Target):
     def remove_breakpoint(self, address: int) -> None:
         self._core.remove_breakpoint(address)
 
+    def delay(self, seconds: float) -> None:
+        self.board.run(max(1, int(seconds * self.board.clock.hz)))
+
     # -- reset and pins ----------------------------------------------------------------
     def reset(self, kind: ResetKind = ResetKind.SYSTEM, *, halt: bool = False) -> None:
         if kind is ResetKind.PIN:

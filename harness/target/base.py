@@ -188,6 +188,12 @@ class Target(ABC):
         size = self.read16(self.part.flash_size_addr)
         return Identity(self.part.name, pid, uid, size)
 
+    def delay(self, seconds: float) -> None:
+        """Let time pass on the target: wall-clock on hardware, virtual time on the simulator."""
+        import time
+
+        time.sleep(seconds)
+
     def close(self) -> None:
         """Release the board (locks, probe sessions, ports)."""
 

@@ -1,0 +1,66 @@
+"""Fresh simulated board provisioning, and 1 MiB of flash programmed and read back through the
+FLASH registers (the debug-port path a recovery flow uses). Prints figures and ratios to goals.
+
+    python bench/bench_provisioning.py
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+from harness.flows.internal_flash import internal_flash
+from harness.inventory import Inventory
+from harness.sim.target import SimTarget
+
+PROVISION_GOAL_MS = 20.0
+ROUNDS = 30
+
+
+def provisioning(name: str) -> list[float]:
+    spec = Inventory.load().get(name)
+    times = []
+    for _ in range(ROUNDS):
+        t0 = time.perf_counter()
+        tgt = SimTarget(spec)
+        times.append((time.perf_counter() - t0) * 1000)
+        tgt.close()
+    return times
+
+
+def program_and_read(name: str, size: int) -> tuple[float, float, float, float]:
+    tgt = SimTarget(Inventory.load().get(name))
+    flash = internal_flash(tgt)
+    base = tgt.part.flash.base
+    data = os.urandom(size)
+    v0 = tgt.board.clock.seconds
+    t0 = time.perf_counter()
+    flash.erase(base, size)
+    flash.program(base, data)
+    t1 = time.perf_counter()
+    v1 = tgt.board.clock.seconds
+    back = flash.read(base, size)
+    t2 = time.perf_counter()
+    assert back == data, "read-back differs"
+    return t1 - t0, t2 - t1, v1 - v0, tgt.board.clock.seconds - v1
+
+
+def main() -> None:
+    print(f"{'board':16} {'median ms':>10} {'p90 ms':>8} {'goal ms':>8} {'ratio':>6}")
+    for name in Inventory.load().names("sim"):
+        t = sorted(provisioning(name))
+        med, p90 = statistics.median(t), t[int(len(t) * 0.9)]
+        print(f"{name:16} {med:10.2f} {p90:8.2f} {PROVISION_GOAL_MS:8.1f} {med / PROVISION_GOAL_MS:6.2f}")
+    print()
+    print(f"{'board':16} {'size':>8} {'erase+prog s':>13} {'read s':>8} {'MiB/s prog':>11} "
+          f"{'MiB/s read':>11} {'virt. prog s':>13}")
+    for name, size in (("nucleo-h743zi", 1 << 20), ("nucleo-g0b1re", 512 << 10)):
+        prog, read, vprog, _ = program_and_read(name, size)
+        mib = size / (1 << 20)
+        print(f"{name:16} {size >> 10:>6}Ki {prog:13.2f} {read:8.3f} {mib / prog:11.2f} "
+              f"{mib / read:11.1f} {vprog:13.2f}")
+
+
+if __name__ == "__main__":
+    main()

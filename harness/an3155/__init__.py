@@ -1,0 +1,22 @@
+"""AN3155 (STM32 system bootloader over USART) host client."""
+
+from harness.an3155.client import Bootloader, Timeouts
+from harness.an3155.crc import stm32_crc32
+from harness.an3155.errors import (
+    NackError,
+    NoResponseError,
+    SyncError,
+    UnexpectedReplyError,
+    UnsupportedCommandError,
+    VerifyError,
+)
+from harness.an3155.framing import ACK, NACK, Command
+from harness.an3155.image import pages_for, read_image, verify_image, write_image
+from harness.an3155.results import ChecksumResult, DeviceInfo, GetResult, IdResult, VersionResult
+
+__all__ = [
+    "ACK", "NACK", "Bootloader", "ChecksumResult", "Command", "DeviceInfo", "GetResult",
+    "IdResult", "NackError", "NoResponseError", "SyncError", "Timeouts", "UnexpectedReplyError",
+    "UnsupportedCommandError", "VerifyError", "VersionResult", "pages_for", "read_image",
+    "stm32_crc32", "verify_image", "write_image",
+]

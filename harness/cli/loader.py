@@ -1,0 +1,72 @@
+"""`hil loader ...`: inspect external loaders (.stldr)."""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from harness.errors import HarnessError
+from harness.stldr import FUNCTION_NAMES, Stldr, load
+
+
+@click.group()
+def loader() -> None:
+    """External loaders (.stldr): inspect metadata, functions and layout."""
+
+
+def _render(console: Console, ld: Stldr) -> None:
+    info = ld.storage_info
+    meta = Table(title=f"{ld.path}", show_header=False, title_justify="left")
+    meta.add_column("field", style="bold")
+    meta.add_column("value")
+    meta.add_row("device", info.name or "(empty)")
+    meta.add_row("type", f"{info.type_name} ({info.device_type})")
+    meta.add_row("window", f"0x{info.start:08X} .. 0x{info.end:08X} ({info.size:,} bytes)")
+    meta.add_row("page size", f"{info.page_size} bytes")
+    meta.add_row("erase value", f"0x{info.erase_value:02X}")
+    meta.add_row("sectors", ", ".join(f"{s.count} x 0x{s.size:X}" for s in info.sectors) or "-")
+    meta.add_row("toolchain", ld.toolchain)
+    abi = "hard-float" if ld.hard_float else "soft-float"
+    meta.add_row("ABI", f"EABI{ld.eabi_version}, {abi} (e_flags 0x{ld.e_flags:08X})")
+    meta.add_row("RWPI", f"yes, R9 = 0x{ld.r9:08X}" if ld.rwpi and ld.r9 is not None
+                 else ("yes, static base unknown" if ld.rwpi else "no"))
+    meta.add_row("return trap", f"BKPT at 0x{ld.trap_address:08X}")
+    console.print(meta)
+
+    funcs = Table(title="functions", title_justify="left")
+    funcs.add_column("name")
+    funcs.add_column("address", justify="right")
+    for name in FUNCTION_NAMES:
+        addr = ld.function(name)
+        funcs.add_row(name, f"0x{addr:08X}" if addr is not None else "[dim]absent[/dim]")
+    console.print(funcs)
+
+    segs = Table(title="PT_LOAD segments", title_justify="left")
+    for col in ("#", "address", "filesz", "memsz", "flags", "role"):
+        segs.add_column(col, justify="right" if col in ("filesz", "memsz") else "left")
+    for s in ld.segments:
+        segs.add_row(str(s.index), f"0x{s.vaddr:08X}", f"0x{s.filesz:X}", f"0x{s.memsz:X}",
+                     s.flag_text, "StorageInfo (not loaded)" if s.metadata else "loaded")
+    console.print(segs)
+    if ld.warnings:
+        for w in ld.warnings:
+            console.print(f"[yellow]warning:[/yellow] {w}")
+    else:
+        console.print("[green]no warnings[/green]")
+
+
+@loader.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def info(paths: tuple[str, ...]) -> None:
+    """Print StorageInfo, exported functions, segments and warnings of each PATH."""
+    console = Console()
+    failed = 0
+    for path in paths:
+        try:
+            _render(console, load(path))
+        except HarnessError as exc:
+            failed += 1
+            click.secho(f"error: {exc}", fg="red", err=True)
+    if failed:
+        raise SystemExit(2)

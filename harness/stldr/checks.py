@@ -1,0 +1,119 @@
+"""Plausibility of a parsed loader: hard layout errors, soft metadata warnings, RAM fit.
+
+Warnings do not stop a run: real loaders in the field carry odd metadata that programmers
+tolerate. They are shown so a loader author sees them before users do.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from harness.parts import MemoryRegion, Part
+from harness.stldr.errors import LayoutError
+from harness.stldr.storage_info import STORAGE_INFO_SIZE, DeviceType
+
+if TYPE_CHECKING:
+    from harness.stldr.elf import Stldr
+
+# Address windows where STM32 parts map external or internal memories (RM0433, RM0410,
+# RM0386, RM0090 memory maps): internal flash, FMC NOR/PSRAM banks, QUADSPI/OCTOSPI windows,
+# FMC SDRAM banks. Loaders for memories that are never mapped (plain SPI, I2C) use 0.
+PLAUSIBLE_WINDOWS: tuple[tuple[int, int, str], ...] = (
+    (0x08000000, 0x10000000, "internal flash"),
+    (0x60000000, 0x70000000, "FMC NOR/PSRAM"),
+    (0x70000000, 0x80000000, "OCTOSPI2"),
+    (0x80000000, 0x90000000, "FMC NAND"),
+    (0x90000000, 0xA0000000, "QUADSPI/OCTOSPI1"),
+    (0xC0000000, 0xE0000000, "FMC SDRAM"),
+)
+UNMAPPED_TYPES = {DeviceType.SPI_FLASH, DeviceType.I2C_FLASH, DeviceType.I2C_EEPROM}
+MIN_PAGE, MAX_PAGE = 16, 64 * 1024
+
+
+def layout_errors(stldr: Stldr) -> None:
+    """Raise `LayoutError` when the image cannot be loaded and called at all."""
+    loaded = stldr.loaded
+    if not loaded:
+        raise LayoutError(
+            f"{stldr.path}: no segment to load besides StorageInfo",
+            hint="the loader code is missing from the ELF; check the linker script",
+        )
+    trap = stldr.trap_address
+    if trap < 0:
+        raise LayoutError(
+            f"{stldr.path}: image starts at 0x{stldr.image_start:08X}, leaving no room for the "
+            "BKPT return trap 4 bytes below it",
+            hint="link the loader at RAM base + 4 (e.g. 0x20000004 or 0x24000004)",
+        )
+    for seg in loaded:
+        if seg.overlaps(trap, trap + 4):
+            raise LayoutError(
+                f"{stldr.path}: segment {seg.index} [0x{seg.vaddr:08X}, 0x{seg.end:08X}) "
+                f"overlaps the BKPT return trap at 0x{trap:08X}",
+                hint="keep the 4 bytes below the lowest loaded address free",
+            )
+
+
+def _window(address: int) -> str | None:
+    for lo, hi, name in PLAUSIBLE_WINDOWS:
+        if lo <= address < hi:
+            return name
+    return None
+
+
+def metadata_warnings(stldr: Stldr, *, blob_len: int = STORAGE_INFO_SIZE) -> list[str]:
+    info = stldr.storage_info
+    out: list[str] = []
+    if stldr.storage_info_size != STORAGE_INFO_SIZE or blob_len < STORAGE_INFO_SIZE:
+        size = stldr.storage_info_size if blob_len >= STORAGE_INFO_SIZE else blob_len
+        out.append(
+            f"StorageInfo is {size} bytes, not {STORAGE_INFO_SIZE}: recent STM32CubeProgrammer "
+            "versions reject the loader"
+        )
+    if not info.name:
+        out.append("StorageInfo.DeviceName is empty")
+    if info.device_type not in DeviceType._value2member_map_:
+        out.append(f"StorageInfo.DeviceType {info.device_type} is not a known device type")
+    if not info.sectors:
+        out.append("StorageInfo has an empty sector list: nothing can be erased")
+    elif info.sectors_total != info.size:
+        out.append(
+            f"sector list sums to 0x{info.sectors_total:X} bytes but DeviceSize is "
+            f"0x{info.size:X}"
+        )
+    page = info.page_size
+    if page & (page - 1) or not MIN_PAGE <= page <= MAX_PAGE:
+        out.append(f"PageSize {page} is not a power of two between {MIN_PAGE} B and 64 KiB")
+    if info.erase_value not in (0x00, 0xFF):
+        out.append(f"EraseValue 0x{info.erase_value:02X} is neither 0xFF nor 0x00")
+    window = _window(info.start)
+    if window is None and not (info.start == 0 and info.device_type in UNMAPPED_TYPES):
+        out.append(f"DeviceStartAddress 0x{info.start:08X} lies outside every memory window "
+                   "an STM32 maps external memory at")
+    elif window is not None and _window(max(info.start, info.end - 1)) != window:
+        out.append(f"device [0x{info.start:08X}, 0x{info.end:08X}) runs past the end of the "
+                   f"{window} window")
+    for name in ("Write",):
+        if name not in stldr.functions:
+            out.append(f"no {name} function: the device cannot be programmed")
+    if "SectorErase" not in stldr.functions and "MassErase" not in stldr.functions:
+        out.append("neither SectorErase nor MassErase: the device cannot be erased")
+    loaded = sorted(stldr.loaded, key=lambda s: s.vaddr)
+    for a, b in zip(loaded, loaded[1:]):
+        if b.vaddr < a.end:
+            out.append(f"segments {a.index} and {b.index} overlap at 0x{b.vaddr:08X}")
+    return out
+
+
+def check_fits(stldr: Stldr, part: Part) -> MemoryRegion:
+    """The RAM region of `part` holding the trap and every loaded segment, or `LayoutError`."""
+    lo, hi = stldr.trap_address, stldr.image_end
+    for region in part.ram:
+        if region.contains(lo, hi - lo):
+            return region
+    regions = ", ".join(f"{r.name} [0x{r.base:08X}, 0x{r.end:08X})" for r in part.ram)
+    raise LayoutError(
+        f"{stldr.path}: image [0x{lo:08X}, 0x{hi:08X}) (trap included) does not lie in one RAM "
+        f"region of {part.name}",
+        hint=f"this loader is built for another part; {part.name} has {regions}",
+    )
