@@ -69,8 +69,14 @@ class Timeouts:
 class Bootloader:
     """Talks AN3155 to a part that sits in its system bootloader."""
 
-    def __init__(self, port: Any, *, timeouts: Timeouts | None = None,
-                 sync_attempts: int = 3, trace: Callable[[str, bytes], None] | None = None):
+    def __init__(
+        self,
+        port: Any,
+        *,
+        timeouts: Timeouts | None = None,
+        sync_attempts: int = 3,
+        trace: Callable[[str, bytes], None] | None = None,
+    ):
         self.port = port
         self.timeouts = timeouts or Timeouts()
         self.sync_attempts = sync_attempts
@@ -90,8 +96,9 @@ class Bootloader:
             self.trace(">", data)
         self.port.write(data)
 
-    def _read(self, n: int, timeout: float, command: str, step: str,
-              address: int | None = None) -> bytes:
+    def _read(
+        self, n: int, timeout: float, command: str, step: str, address: int | None = None
+    ) -> bytes:
         self._set_timeout(timeout)
         data = bytes(self.port.read(n))  # blocks until n bytes or the budget ends
         if self.trace and data:
@@ -101,8 +108,9 @@ class Bootloader:
             raise NoResponseError(command, step, timeout, address, data)
         return data
 
-    def _ack(self, command: str, step: str, timeout: float | None = None,
-             address: int | None = None) -> None:
+    def _ack(
+        self, command: str, step: str, timeout: float | None = None, address: int | None = None
+    ) -> None:
         budget = self.timeouts.exchange if timeout is None else timeout
         while True:
             b = self._read(1, budget, command, step, address)[0]
@@ -245,8 +253,11 @@ class Bootloader:
         """Whole user flash: Extended Erase FFFF, or legacy Erase FF 00."""
         code = self._erase_code()
         name = self._command(code)
-        frame = extended_erase_frame(special=ERASE_MASS) if code == Command.EXTENDED_ERASE \
+        frame = (
+            extended_erase_frame(special=ERASE_MASS)
+            if code == Command.EXTENDED_ERASE
             else erase_frame(None)
+        )
         self._write(frame)
         self._ack(name, "mass erase", self.timeouts.mass_erase)
 
@@ -274,8 +285,11 @@ class Bootloader:
                 if max(chunk) > 0xFF:
                     raise ValueError("legacy Erase carries page numbers up to 255")
                 self._write(erase_frame(chunk))
-            self._ack(name, f"erase of page(s) {chunk[0]}..{chunk[-1]}",
-                      max(self.timeouts.exchange, self.timeouts.page_erase * len(chunk)))
+            self._ack(
+                name,
+                f"erase of page(s) {chunk[0]}..{chunk[-1]}",
+                max(self.timeouts.exchange, self.timeouts.page_erase * len(chunk)),
+            )
 
     # -- protection -----------------------------------------------------------------------
     def write_protect(self, sectors: Sequence[int]) -> None:

@@ -12,8 +12,9 @@ def _where(command: str, address: int | None) -> str:
 class NackError(ProtocolError):
     """The bootloader refused a step of a command with NACK (0x1F)."""
 
-    def __init__(self, command: str, step: str, address: int | None = None,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self, command: str, step: str, address: int | None = None, hint: str | None = None
+    ) -> None:
         self.command = command
         self.step = step
         self.address = address
@@ -29,8 +30,9 @@ class NackError(ProtocolError):
 class NoResponseError(ProtocolError):
     """Nothing (or too little) came back within the exchange's budget."""
 
-    def __init__(self, command: str, step: str, timeout: float, address: int | None = None,
-                 got: bytes = b"") -> None:
+    def __init__(
+        self, command: str, step: str, timeout: float, address: int | None = None, got: bytes = b""
+    ) -> None:
         self.command = command
         self.step = step
         self.address = address

@@ -24,8 +24,9 @@ def frames(address: int, length: int, size: int = MAX_FRAME) -> Iterator[tuple[i
         pos += step
 
 
-def read_image(bl: Bootloader, address: int, length: int,
-               progress: Progress | None = None) -> bytes:
+def read_image(
+    bl: Bootloader, address: int, length: int, progress: Progress | None = None
+) -> bytes:
     out = bytearray()
     for addr, n in frames(address, length):
         out += bl.read_memory(addr, n)
@@ -34,8 +35,14 @@ def read_image(bl: Bootloader, address: int, length: int,
     return bytes(out)
 
 
-def write_image(bl: Bootloader, address: int, data: bytes,
-                progress: Progress | None = None, *, skip_blank: bool = False) -> None:
+def write_image(
+    bl: Bootloader,
+    address: int,
+    data: bytes,
+    progress: Progress | None = None,
+    *,
+    skip_blank: bool = False,
+) -> None:
     """Write `data` at `address`. `skip_blank` leaves all-0xFF frames out (they are erased)."""
     done = 0
     for addr, n in frames(address, len(data)):
@@ -47,8 +54,9 @@ def write_image(bl: Bootloader, address: int, data: bytes,
             progress(done, len(data))
 
 
-def verify_image(bl: Bootloader, address: int, data: bytes,
-                 progress: Progress | None = None) -> None:
+def verify_image(
+    bl: Bootloader, address: int, data: bytes, progress: Progress | None = None
+) -> None:
     """Read back and compare; raises `VerifyError` naming the first differing address."""
     back = read_image(bl, address, len(data), progress)
     if back != data:

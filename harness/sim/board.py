@@ -103,6 +103,7 @@ class SimBoard:
         self.bootrom: Any = None
         self.in_bootrom = False
         self._make_core()
+        self._make_bootrom()
 
     @classmethod
     def from_inventory(cls, name: str, inventory: str | None = None) -> SimBoard:
@@ -152,6 +153,14 @@ class SimBoard:
         except ModuleNotFoundError:
             return
         self.core = core_mod.CortexM(self)
+
+    def _make_bootrom(self) -> None:
+        """The system-memory ROM; it takes the USART whenever the part boots into it."""
+        from harness.sim.bootrom import Bootrom
+
+        self.bootrom = Bootrom(self)
+        if self.boot_decision.source is boot.BootSource.SYSTEM:
+            self.enter_system_memory("boot selection at power-on")
 
     def device(self, name: str) -> Device:
         return self.bus.device(name)

@@ -6,6 +6,7 @@ tolerate. They are shown so a loader author sees them before users do.
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING
 
 from harness.parts import MemoryRegion, Part
@@ -99,7 +100,7 @@ def metadata_warnings(stldr: Stldr, *, blob_len: int = STORAGE_INFO_SIZE) -> lis
     if "SectorErase" not in stldr.functions and "MassErase" not in stldr.functions:
         out.append("neither SectorErase nor MassErase: the device cannot be erased")
     loaded = sorted(stldr.loaded, key=lambda s: s.vaddr)
-    for a, b in zip(loaded, loaded[1:]):
+    for a, b in itertools.pairwise(loaded):
         if b.vaddr < a.end:
             out.append(f"segments {a.index} and {b.index} overlap at 0x{b.vaddr:08X}")
     return out

@@ -1,4 +1,4 @@
-"""Why a .stldr file was refused. Each kind is its own type so tests and flows can tell them apart."""
+"""Why a .stldr file was refused: one type per cause, so tests and flows can tell them apart."""
 
 from __future__ import annotations
 

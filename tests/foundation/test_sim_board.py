@@ -51,7 +51,11 @@ def test_capabilities_are_queried_not_assumed() -> None:
     assert tgt.sim is tgt.board
 
 
-def test_g0_boot_alias_shows_main_flash_at_zero() -> None:
+def test_g0_boot_alias_follows_the_boot_selection() -> None:
     tgt = SimTarget(Inventory.load().get("nucleo-g071rb"))
-    tgt.board.flash.array.data[0:4] = b"\x00\x10\x00\x20"
+    # Empty flash at power-on: the G0 boots system memory, which the alias then shows.
+    sysmem = tgt.part.system_memory[0].base
+    assert tgt.read32(0x00000000) == tgt.read32(sysmem)
+    tgt.board.flash.array.program_unit(0, b"\x00\x10\x00\x20\x01\x01\x00\x08")
+    tgt.reset(ResetKind.POWER, halt=True)
     assert tgt.read32(0x00000000) == 0x20001000

@@ -1,0 +1,859 @@
+"""The Cortex-M core of a simulated board: Unicorn executes Thumb code, Python does the rest.
+
+Unicorn runs the instructions; memories are aliased into it (no copies), peripherals are MMIO
+callbacks into the board's bus, and everything Unicorn lacks on M-profile (NVIC, SysTick,
+exception entry/return, debug halt, FPB breakpoints) is modelled here and in `scs.py`.
+
+Virtual time: one instruction is one cycle. The core executes in `count=` slices that end at
+the next clock event (SysTick wrap, scheduled fault), so interrupts are taken on the exact
+instruction boundary. A slice that stops early (breakpoint, WFI, fault, bootrom entry) is
+charged in full: deterministic, and for WFI exactly "sleep until the next event".
+Interrupts raised by a peripheral or by software (ISPR, STIR, ICSR) during a slice are taken
+at the end of that slice, i.e. with up to MAX_SLICE instructions of latency.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from unicorn import (
+    UC_ARCH_ARM,
+    UC_HOOK_BLOCK,
+    UC_HOOK_CODE,
+    UC_HOOK_INTR,
+    UC_HOOK_MEM_INVALID,
+    UC_HOOK_MEM_READ,
+    UC_HOOK_MEM_WRITE,
+    UC_MODE_MCLASS,
+    UC_MODE_THUMB,
+    UC_PROT_ALL,
+    UC_PROT_EXEC,
+    UC_PROT_READ,
+    Uc,
+    UcError,
+)
+from unicorn import arm_const as A
+
+from harness.errors import BusFault, HarnessError, TargetError
+from harness.sim import exceptions
+from harness.sim.boot import BootSource
+from harness.sim.bus import Access, Alias, CpuMap, Device, Memory
+from harness.sim.fpb import Dwt, Fpb
+from harness.sim.rcc import PlainRegisters, Pwr, Rcc
+from harness.sim.scs import (
+    BUSFAULT,
+    CFSR_BFARVALID,
+    CFSR_IBUSERR,
+    CFSR_IMPRECISERR,
+    CFSR_INVSTATE,
+    CFSR_NOCP,
+    CFSR_PRECISERR,
+    CFSR_UNALIGNED,
+    CFSR_UNDEFINSTR,
+    DEMCR_VC_CORERESET,
+    DEMCR_VC_HARDERR,
+    DFSR_BKPT,
+    DFSR_HALTED,
+    DFSR_VCATCH,
+    HARDFAULT,
+    HFSR_FORCED,
+    HFSR_VECTTBL,
+    NMI,
+    SVCALL,
+    USAGEFAULT,
+    SystemControlSpace,
+)
+from harness.target.base import HaltReason, ResetKind
+
+if TYPE_CHECKING:
+    from harness.sim.board import SimBoard
+
+MAX_SLICE = 16_384  # instructions per emu_start at most (interrupt latency bound)
+PAGE = 0x400
+TRACE_DEPTH = 64
+# Unicorn has no Cortex-M0+ model; the M0 executes the same ARMv6-M instruction set.
+CPU_MODELS = {
+    "cortex-m0+": A.UC_CPU_ARM_CORTEX_M0,
+    "cortex-m0": A.UC_CPU_ARM_CORTEX_M0,
+    "cortex-m3": A.UC_CPU_ARM_CORTEX_M3,
+    "cortex-m4": A.UC_CPU_ARM_CORTEX_M4,
+    "cortex-m7": A.UC_CPU_ARM_CORTEX_M7,
+}
+# QEMU exception numbers delivered to UC_HOOK_INTR.
+EXCP_UDEF, EXCP_SWI, EXCP_PREFETCH_ABORT = 1, 2, 3
+EXCP_BKPT, EXCP_EXCEPTION_EXIT, EXCP_NOCP, EXCP_INVSTATE, EXCP_UNALIGNED = 7, 8, 17, 18, 22
+
+_REGS = {
+    **{f"r{i}": getattr(A, f"UC_ARM_REG_R{i}") for i in range(13)},
+    "sp": A.UC_ARM_REG_SP,
+    "lr": A.UC_ARM_REG_LR,
+    "pc": A.UC_ARM_REG_PC,
+    "xpsr": A.UC_ARM_REG_XPSR,
+    "msp": A.UC_ARM_REG_MSP,
+    "psp": A.UC_ARM_REG_PSP,
+    "control": A.UC_ARM_REG_CONTROL,
+    "primask": A.UC_ARM_REG_PRIMASK,
+    "basepri": A.UC_ARM_REG_BASEPRI,
+    "faultmask": A.UC_ARM_REG_FAULTMASK,
+    "fpscr": A.UC_ARM_REG_FPSCR,
+    **{f"s{i}": getattr(A, f"UC_ARM_REG_S{i}") for i in range(32)},
+}
+_V7M_ONLY = {"basepri", "faultmask"}
+
+
+@dataclass(frozen=True)
+class FaultReport:
+    """What went wrong, in words a test report can show."""
+
+    kind: str  # "bus", "usage", "lockup"
+    pc: int
+    address: int | None
+    reason: str
+    exception: int  # exception taken (3 HardFault, 5 BusFault, ...), 0 if none
+
+    def describe(self) -> str:
+        where = f" at 0x{self.address:08X}" if self.address is not None else ""
+        return f"{self.kind} fault{where} (PC=0x{self.pc:08X}): {self.reason}"
+
+
+@dataclass
+class _Fault:
+    kind: str  # "bus" | "usage"
+    pc: int
+    address: int | None
+    reason: str
+    cfsr: int
+    precise: bool = True
+
+
+class CortexM:
+    """One Cortex-M core bound to a SimBoard (attributes/methods used by SimTarget and SCS)."""
+
+    def __init__(self, board: SimBoard) -> None:
+        self.board = board
+        part = board.part
+        self.kind = part.core
+        if self.kind not in CPU_MODELS:
+            raise TargetError(f"no core model for {self.kind!r} ({part.name})")
+        self.v6m = self.kind in ("cortex-m0+", "cortex-m0")
+        self.fpu = part.fpu
+        self.halted = True
+        self.halt_reason = HaltReason.DEBUG_REQUEST
+        self.lockup = False
+        self.last_fault: FaultReport | None = None
+        self.faults: list[FaultReport] = []
+        self._trace: deque[int] = deque(maxlen=TRACE_DEPTH)
+        self._trace_hook: Any = None
+        self._in_emu = False
+        self._stop: tuple[str, Any] | None = None  # why the current slice was stopped
+        self._fault: _Fault | None = None  # fault to take at the end of the slice
+        self._invalid_addr: int | None = None
+        self._reset_pending: tuple[ResetKind, str] | None = None
+        self._repairs: list[tuple[Device, int, bytes]] = []
+        self._bp_hooks: dict[int, Any] = {}
+        self._bp_skip: int | None = None
+        self._bp_dirty = True
+        self._guard_hooks: list[Any] = []
+        self._alias: tuple[int, Device | None] = (0, None)
+        self._alias_hook: Any = None
+        self._buffers: list[Any] = []
+        self._sysmem = [(r.base, r.end) for r in part.system_memory]
+
+        self.uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
+        self.uc.ctl_set_cpu_model(CPU_MODELS[self.kind])  # before the first mem_map
+        self.scs = SystemControlSpace(board, self)
+        self.fpb = Fpb(self.kind, self._breakpoints_changed)
+        self.dwt = Dwt(board.clock)
+        self._attach_system_devices()
+        self._wire_interrupts()
+        self._map_bus()
+        self.uc.hook_add(UC_HOOK_INTR, self._on_intr)
+        self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid)
+        board.on_reset(self._on_board_reset)
+        self.reset()
+
+    # -- construction ---------------------------------------------------------------------
+    def _attach_system_devices(self) -> None:
+        board, part = self.board, self.board.part
+        devices: list[Device] = [self.scs, self.fpb, self.dwt]
+        for name, base in part.peripherals.items():
+            if name == "RCC":
+                devices.append(Rcc(base, part.family))
+            elif name == "PWR":
+                devices.append(Pwr(base, part.family))
+            elif name.startswith(("GPIO", "SYSCFG")):
+                devices.append(PlainRegisters(name, base))
+        for dev in devices:
+            if board.bus.find(dev.base) is None and board.bus.find(dev.end - 1) is None:
+                board.bus.attach(dev)
+
+    def _wire_interrupts(self) -> None:
+        for name, usart in self.board.usarts.items():
+            irq = self.board.part.irqs.get(name)
+            if irq is not None:
+                usart.on_irq = lambda level, irq=irq: self.scs.set_line(irq, level)
+
+    def _buffer_ptr(self, data: bytearray) -> int:
+        buf = (ctypes.c_char * len(data)).from_buffer(data)
+        self._buffers.append(buf)
+        return ctypes.addressof(buf)
+
+    def _map_bus(self) -> None:
+        uc = self.uc
+        mmio_spans: list[list[int]] = []
+        for dev in self.board.bus.devices:
+            if isinstance(dev, Alias):
+                continue  # mapped by _sync_alias, follows the boot selection
+            data = getattr(dev, "data", None)
+            if dev.cpu_map is CpuMap.MMIO or not isinstance(data, bytearray) or dev.size % PAGE:
+                lo, hi = dev.base & ~(PAGE - 1), (dev.end + PAGE - 1) & ~(PAGE - 1)
+                if mmio_spans and lo <= mmio_spans[-1][1]:
+                    mmio_spans[-1][1] = max(mmio_spans[-1][1], hi)
+                else:
+                    mmio_spans.append([lo, hi])
+                continue
+            self._map_memory(dev, dev.base, dev.size, data)
+        for lo, hi in mmio_spans:
+            uc.mmio_map(lo, hi - lo, self._mmio_read, lo, self._mmio_write, lo)
+        if self.kind in ("cortex-m3", "cortex-m4"):
+            for alias, region in ((0x22000000, 0x20000000), (0x42000000, 0x40000000)):
+                uc.mmio_map(
+                    alias, 0x02000000, self._bitband_read, region, self._bitband_write, region
+                )
+
+    def _map_memory(
+        self, dev: Device, base: int, size: int, data: bytearray, shown: Device | None = None
+    ) -> Any:
+        """Alias `data` at `base`; ROM-like devices get their CPU writes forwarded to `dev`.
+
+        `shown` is the memory whose nature decides the permissions (the target of an alias).
+        Returns the write hook handle, if one was installed.
+        """
+        uc = self.uc
+        ptr = self._buffer_ptr(data)
+        kind = shown or dev
+        if kind.cpu_map is CpuMap.RAM:
+            uc.mem_map_ptr(base, size, UC_PROT_ALL, ptr)
+            return None
+        if any(lo <= kind.base < hi for lo, hi in self._sysmem):
+            # Read-only, not executable: a branch into system memory stops the core so the
+            # Python bootrom takes over.
+            uc.mem_map_ptr(base, size, UC_PROT_READ, ptr)
+            return None
+        if isinstance(kind, Memory) and not kind.writable:
+            uc.mem_map_ptr(base, size, UC_PROT_READ | UC_PROT_EXEC, ptr)
+            return None
+        uc.mem_map_ptr(base, size, UC_PROT_ALL, ptr)
+        return uc.hook_add(
+            UC_HOOK_MEM_WRITE, self._on_rom_write, (dev, base), begin=base, end=base + size - 1
+        )
+
+    def _sync_alias(self) -> None:
+        """Map the boot alias at 0x00000000 onto the buffer of the memory it currently shows."""
+        try:
+            alias = self.board.bus.device("BOOT_ALIAS")
+        except KeyError:
+            return
+        assert isinstance(alias, Alias)
+        target = alias.target
+        size, current = self._alias
+        if current is target:
+            return
+        if size:
+            self.uc.mem_unmap(0, size)
+            if self._alias_hook is not None:
+                self.uc.hook_del(self._alias_hook)
+                self._alias_hook = None
+            self._unhook_guards()
+        data = getattr(target, "data", None)
+        if not isinstance(data, bytearray):
+            self._alias = (0, None)
+            return
+        size = min(alias.size, target.size) & ~(PAGE - 1)
+        self._alias_hook = self._map_memory(alias, 0, size, data, shown=target)
+        self._alias = (size, target)
+        self.uc.ctl_remove_cache(0, size)
+
+    # -- memory callbacks -----------------------------------------------------------------
+    def _repair(self) -> None:
+        """Put back the controller's true flash bytes after Unicorn stored a raw CPU write.
+
+        Shortcut: Unicorn writes the stored value into the aliased flash buffer after our write
+        hook forwarded it to the flash controller; until the next MMIO access or the end of the
+        slice, a CPU read of that very location sees the raw value instead of the cells.
+        """
+        while self._repairs:
+            dev, offset, data = self._repairs.pop()
+            dev_data = dev.data  # type: ignore[attr-defined]
+            dev_data[offset : offset + len(data)] = data
+
+    def _on_rom_write(
+        self, uc: Uc, access: int, address: int, size: int, value: int, user: tuple[Device, int]
+    ) -> None:
+        self._repair()
+        dev, base = user
+        offset = address - base
+        try:
+            dev.write(offset, size, value & ((1 << (8 * size)) - 1), Access.CPU)
+        except HarnessError as exc:
+            self._request_fault(_bus_fault(self.pc_now(), address, exc, precise=False))
+        target = dev.target if isinstance(dev, Alias) else dev
+        data = target.data  # type: ignore[attr-defined]
+        self._repairs.append((target, offset, bytes(data[offset : offset + size])))
+
+    def _mmio_read(self, uc: Uc, offset: int, size: int, base: int) -> int:
+        self._repair()
+        address = base + offset
+        try:
+            dev = self._bus_dev(address, size, False)
+            return dev.read(address - dev.base, size, Access.CPU)
+        except HarnessError as exc:
+            # Precise: stopping inside a read callback leaves PC on the load, not executed.
+            self._request_fault(_bus_fault(self.pc_now(), address, exc, precise=True))
+            uc.emu_stop()
+            return 0
+
+    def _mmio_write(self, uc: Uc, offset: int, size: int, value: int, base: int) -> None:
+        self._repair()
+        address = base + offset
+        try:
+            dev = self._bus_dev(address, size, True)
+            dev.write(address - dev.base, size, value & ((1 << (8 * size)) - 1), Access.CPU)
+        except HarnessError as exc:
+            # Buffered writes fault imprecisely on Cortex-M: taken after the slice.
+            self._request_fault(_bus_fault(self.pc_now(), address, exc, precise=False))
+
+    def _bus_dev(self, address: int, size: int, write: bool) -> Device:
+        dev = self.board.bus.find(address)
+        if dev is None or address + size > dev.end:
+            raise BusFault(address, "no peripheral is mapped there", write=write)
+        return dev
+
+    def _bitband_read(self, uc: Uc, offset: int, size: int, region: int) -> int:
+        address = region + (offset >> 5)
+        bit = (offset >> 2) & 7
+        try:
+            return (self.board.bus.read(address, 1, Access.CPU) >> bit) & 1
+        except HarnessError as exc:
+            self._request_fault(_bus_fault(self.pc_now(), address, exc, precise=True))
+            uc.emu_stop()
+            return 0
+
+    def _bitband_write(self, uc: Uc, offset: int, size: int, value: int, region: int) -> None:
+        address = region + (offset >> 5)
+        bit = (offset >> 2) & 7
+        try:
+            if self.board.bus.find(address) is None:
+                raise BusFault(address, "no memory or peripheral is mapped there", write=True)
+            self._repair()
+            if region == 0x20000000:
+                byte = bytes(uc.mem_read(address, 1))[0]
+                byte = (byte | (1 << bit)) if value & 1 else (byte & ~(1 << bit))
+                uc.mem_write(address, bytes([byte]))
+            else:
+                byte = self.board.bus.read(address, 1, Access.CPU)
+                byte = (byte | (1 << bit)) if value & 1 else (byte & ~(1 << bit))
+                self.board.bus.write(address, 1, byte, Access.CPU)
+        except HarnessError as exc:
+            self._request_fault(_bus_fault(self.pc_now(), address, exc, precise=False))
+
+    def _on_flash_read(
+        self, uc: Uc, access: int, address: int, size: int, value: int, user: tuple[Device, int]
+    ) -> None:
+        """Installed only while flash reads can fail (bad ECC, read protection)."""
+        dev, base = user
+        try:
+            dev.read(address - base, size, Access.CPU)
+        except HarnessError as exc:
+            self._request_fault(_bus_fault(self.pc_now(), address, exc, precise=True))
+            uc.emu_stop()
+
+    def _on_invalid(
+        self, uc: Uc, access: int, address: int, size: int, value: int, user: object
+    ) -> bool:
+        self._invalid_addr = address
+        return False
+
+    # -- interrupt hook ---------------------------------------------------------------------
+    def _on_intr(self, uc: Uc, intno: int, user: object) -> None:
+        pc = uc.reg_read(A.UC_ARM_REG_PC)
+        if intno == EXCP_EXCEPTION_EXIT:
+            try:
+                exceptions.leave(self, pc | 1)
+            except exceptions.StackingError as exc:
+                self._enter_lockup(pc, str(exc))
+                uc.emu_stop()
+            return
+        if intno == EXCP_SWI:
+            self._exception_or_fault(SVCALL, pc)
+            return
+        if intno == EXCP_BKPT:
+            self._stop = ("halt", HaltReason.BREAKPOINT)
+            uc.emu_stop()
+            return
+        if intno == EXCP_PREFETCH_ABORT and self._in_sysmem(pc):
+            self._stop = ("bootrom", None)
+            uc.emu_stop()
+            return
+        cfsr, reason = {
+            EXCP_UDEF: (CFSR_UNDEFINSTR, "undefined instruction"),
+            EXCP_NOCP: (CFSR_NOCP, "coprocessor (FPU) access while disabled or absent"),
+            EXCP_INVSTATE: (CFSR_INVSTATE, "invalid state (Thumb bit clear)"),
+            EXCP_UNALIGNED: (CFSR_UNALIGNED, "unaligned access"),
+            EXCP_PREFETCH_ABORT: (CFSR_IBUSERR, "instruction fetch from a non-executable region"),
+        }.get(intno, (CFSR_UNDEFINSTR, f"CPU exception {intno}"))
+        kind = "bus" if cfsr == CFSR_IBUSERR else "usage"
+        self._request_fault(_Fault(kind, pc, pc if kind == "bus" else None, reason, cfsr))
+        uc.emu_stop()
+
+    def _on_breakpoint(self, uc: Uc, address: int, size: int, user: object) -> None:
+        if self._bp_skip == address:
+            self._bp_skip = None
+            return
+        self._stop = ("halt", HaltReason.BREAKPOINT)
+        uc.emu_stop()
+
+    def _on_block(self, uc: Uc, address: int, size: int, user: object) -> None:
+        self._trace.append(address)
+
+    # -- public API used by SimTarget, the SCS and the bootrom ---------------------------------
+    def pc_now(self) -> int:
+        return int(self.uc.reg_read(A.UC_ARM_REG_PC))
+
+    def current_exception(self) -> int:
+        return int(self.uc.reg_read(A.UC_ARM_REG_XPSR)) & 0x1FF
+
+    def halt(self, reason: HaltReason = HaltReason.DEBUG_REQUEST) -> None:
+        if self._in_emu:
+            self._stop = ("halt", reason)
+            self.uc.emu_stop()
+            return
+        if not self.halted:
+            self.halted = True
+            self.halt_reason = reason
+            self.scs.dfsr |= DFSR_HALTED
+
+    def resume(self) -> None:
+        if self.lockup:
+            return  # only a reset leaves lockup
+        if self.halted:
+            self._bp_skip = self.pc_now()
+        self.halted = False
+        self.halt_reason = HaltReason.NONE
+
+    def step(self) -> None:
+        """Execute one instruction from a halted state (interrupts masked, as C_MASKINTS)."""
+        if not self.halted or self.lockup:
+            return
+        self._bp_skip = self.pc_now()
+        self._execute(1)
+        self.board.clock.advance(1)
+        self._after_slice()
+        if not self.halted:
+            self.halted = True
+            self.halt_reason = HaltReason.STEP
+            self.scs.dfsr |= DFSR_HALTED
+
+    def run(self, cycles: int) -> None:
+        """Let `cycles` of virtual time pass, executing one instruction per cycle if running."""
+        clock = self.board.clock
+        end = clock.now + max(0, cycles)
+        while clock.now < end:
+            if self.halted:
+                clock.advance(end - clock.now)
+                return
+            self._sync()
+            self._take_pending()
+            if self.halted:
+                continue
+            budget = min(end - clock.now, MAX_SLICE)
+            nxt = clock.next_event()
+            if nxt is not None:
+                budget = max(1, min(budget, nxt - clock.now))
+            self._execute(budget)
+            clock.advance(budget)
+            self._after_slice()
+
+    def read_reg(self, name: str) -> int:
+        name = name.lower()
+        if name == "cfbp":
+            return (
+                (self.read_reg("control") << 24)
+                | (self.read_reg("faultmask") << 16)
+                | (self.read_reg("basepri") << 8)
+                | self.read_reg("primask")
+            )
+        reg = self._reg_id(name)
+        if reg is None:
+            return 0
+        value = int(self.uc.reg_read(reg)) & 0xFFFFFFFF
+        if name == "control":
+            value &= 7 if self.fpu else 3
+        return value
+
+    def write_reg(self, name: str, value: int) -> None:
+        name = name.lower()
+        value &= 0xFFFFFFFF
+        if name == "cfbp":
+            self.write_reg("primask", value & 0xFF)
+            self.write_reg("basepri", (value >> 8) & 0xFF)
+            self.write_reg("faultmask", (value >> 16) & 0xFF)
+            self.write_reg("control", (value >> 24) & 0xFF)
+            return
+        reg = self._reg_id(name)
+        if reg is None:
+            return
+        if name == "pc":
+            value |= 1  # keep xPSR.T: Unicorn clears it for an even PC
+            self._bp_skip = None
+        self.uc.reg_write(reg, value)
+
+    def _reg_id(self, name: str) -> int | None:
+        if name not in _REGS:
+            raise TargetError(
+                f"unknown core register {name!r}",
+                hint="r0-r12, sp, lr, pc, xpsr, msp, psp, control, primask, "
+                "basepri, faultmask, s0-s31, fpscr",
+            )
+        fp_reg = name == "fpscr" or (name[0] == "s" and name[1:].isdigit())
+        if (self.v6m and name in _V7M_ONLY) or (fp_reg and not self.fpu):
+            return None
+        return _REGS[name]
+
+    def set_breakpoint(self, address: int) -> None:
+        address &= ~1
+        if address in self.fpb.addresses():
+            return
+        for i in range(self.fpb.num_code):
+            if not self.fpb.comp[i] & 1:
+                self.fpb.comp[i] = Fpb.encode(address)
+                self.fpb.enabled = True
+                self._bp_dirty = True
+                return
+        raise TargetError(
+            f"no free hardware breakpoint for 0x{address:08X}: all {self.fpb.num_code} FPB "
+            "comparators are in use",
+            hint="remove a breakpoint first",
+        )
+
+    def remove_breakpoint(self, address: int) -> None:
+        address &= ~1
+        for i in range(self.fpb.num_code):
+            if Fpb.decode(self.fpb.comp[i]) == address:
+                self.fpb.comp[i] = 0
+                self._bp_dirty = True
+
+    def trace(self) -> list[int]:
+        """Recent block addresses (with `enable_trace`) or slice-end PCs, oldest first."""
+        return list(self._trace)
+
+    def enable_trace(self, on: bool = True) -> None:
+        """Record every executed block start (costs a Python call per block)."""
+        if on and self._trace_hook is None:
+            self._trace_hook = self.uc.hook_add(UC_HOOK_BLOCK, self._on_block)
+            self.uc.ctl_remove_cache(0, 0xFFFFFFFF)
+        elif not on and self._trace_hook is not None:
+            self.uc.hook_del(self._trace_hook)
+            self._trace_hook = None
+
+    def power_on(self) -> None:
+        self.scs.power_on()
+        self.halted = True
+        self.halt_reason = HaltReason.DEBUG_REQUEST
+        self.reset()
+
+    def reset(self) -> None:
+        """Core reset: registers from the vector table of the selected boot memory."""
+        if self._in_emu:
+            self._reset_pending = (ResetKind.SYSTEM, "core reset")
+            self.uc.emu_stop()
+            return
+        uc = self.uc
+        self.lockup = False
+        self._fault = None
+        self._stop = None
+        self._repairs.clear()
+        self._sync()
+        decision = self.board.boot_decision
+        uc.reg_write(A.UC_ARM_REG_XPSR, 0x01000000)
+        uc.reg_write(A.UC_ARM_REG_CONTROL, 0)
+        uc.reg_write(A.UC_ARM_REG_PRIMASK, 0)
+        if not self.v6m:
+            uc.reg_write(A.UC_ARM_REG_BASEPRI, 0)
+            uc.reg_write(A.UC_ARM_REG_FAULTMASK, 0)
+        for i in range(13):
+            uc.reg_write(getattr(A, f"UC_ARM_REG_R{i}"), 0)
+        uc.reg_write(A.UC_ARM_REG_LR, 0xFFFFFFFF)
+        self.scs.reset_seen = True
+        if decision.source is BootSource.SYSTEM:
+            table = decision.address
+        else:
+            self.board.in_bootrom = False
+            table = decision.address
+        self.scs.vtor = table & 0xFFFFFF80 if decision.source is not BootSource.SYSTEM else 0
+        try:
+            words = bytes(uc.mem_read(table, 8))
+        except UcError:
+            words = self.board.bus.read_block(table, 8, Access.CPU)
+        msp = int.from_bytes(words[:4], "little")
+        pc = int.from_bytes(words[4:], "little")
+        uc.reg_write(A.UC_ARM_REG_MSP, msp & ~3)
+        uc.reg_write(A.UC_ARM_REG_PSP, 0)
+        uc.reg_write(A.UC_ARM_REG_PC, pc | 1)
+        self._bp_skip = None
+        if decision.source is BootSource.SYSTEM:
+            self.halted = True
+            self.halt_reason = HaltReason.BOOTROM
+            self.board.enter_system_memory("reset")
+            return
+        if self.scs.demcr & DEMCR_VC_CORERESET:
+            self.halted = True
+            self.halt_reason = HaltReason.VECTOR_CATCH
+            self.scs.dfsr |= DFSR_VCATCH
+        elif self.halted and self.halt_reason in (HaltReason.BOOTROM, HaltReason.LOCKUP):
+            # Not halted by the debugger: the reset restarts the firmware.
+            self.halted = False
+            self.halt_reason = HaltReason.NONE
+
+    def _on_board_reset(self, kind: ResetKind, cause: str) -> None:
+        if self._in_emu:
+            self._reset_pending = (kind, cause)
+            self.uc.emu_stop()
+            return
+        if kind is ResetKind.POWER:
+            self.scs.demcr = 0
+        self.reset()
+
+    # -- execution ------------------------------------------------------------------------
+    def _execute(self, count: int) -> None:
+        self._sync()
+        self._stop = None
+        self._invalid_addr = None
+        pc = self.pc_now()
+        self._in_emu = True
+        try:
+            self.uc.emu_start(pc | 1, 0xFFFFFFFF, count=count)
+        except UcError as exc:
+            self._on_uc_error(exc)
+        finally:
+            self._in_emu = False
+        self._repair()
+
+    def _on_uc_error(self, exc: UcError) -> None:
+        pc = self.pc_now()
+        if self._in_sysmem(pc):
+            self._stop = ("bootrom", None)
+            return
+        address = self._invalid_addr
+        fetch = address is not None and address == pc
+        if address is None:
+            self._request_fault(_Fault("bus", pc, None, f"emulator error: {exc}", CFSR_IBUSERR))
+            return
+        dev = self.board.bus.find(address)
+        what = (
+            "no memory or peripheral is mapped there"
+            if dev is None
+            else f"{dev.name} refuses this access"
+        )
+        cfsr = CFSR_IBUSERR if fetch else CFSR_PRECISERR | CFSR_BFARVALID
+        self._request_fault(_Fault("bus", pc, address, what, cfsr))
+
+    def _request_fault(self, fault: _Fault) -> None:
+        if self._fault is None or (fault.precise and not self._fault.precise):
+            self._fault = fault
+
+    def _after_slice(self) -> None:
+        self._repair()
+        self._trace.append(self.pc_now())
+        if self._reset_pending is not None:
+            kind, _cause = self._reset_pending
+            self._reset_pending = None
+            if kind is ResetKind.POWER:
+                self.scs.demcr = 0
+            self.reset()
+            return
+        stop, self._stop = self._stop, None
+        if self._fault is not None:
+            fault, self._fault = self._fault, None
+            if not fault.precise:
+                fault.pc = self.pc_now()  # imprecise: stacked PC is where the core got to
+            self._take_fault(fault)
+            return
+        if stop is None:
+            return  # slice done; a WFI/WFE stop already slept until the next event
+        what, arg = stop
+        if what == "bootrom":
+            self.halted = True
+            self.halt_reason = HaltReason.BOOTROM
+            self.board.enter_system_memory("jump")
+        elif what == "halt":
+            self.halted = True
+            self.halt_reason = arg
+            self.scs.dfsr |= DFSR_BKPT if arg is HaltReason.BREAKPOINT else DFSR_HALTED
+
+    def _in_sysmem(self, pc: int) -> bool:
+        return any(lo <= pc < hi for lo, hi in self._sysmem)
+
+    # -- exceptions ------------------------------------------------------------------------
+    def _execution_priority(self) -> int:
+        prio = 256
+        for exc in self.scs.active:
+            prio = min(prio, self.scs.group_priority(exc))
+        uc = self.uc
+        if uc.reg_read(A.UC_ARM_REG_PRIMASK) & 1:
+            prio = min(prio, 0)
+        if not self.v6m:
+            if uc.reg_read(A.UC_ARM_REG_FAULTMASK) & 1:
+                prio = min(prio, -1)
+            basepri = uc.reg_read(A.UC_ARM_REG_BASEPRI) & self.scs.prio_mask
+            if basepri:
+                prio = min(prio, basepri)
+        return prio
+
+    def _take_pending(self) -> None:
+        exc = self.scs.next_pending()
+        if exc is None:
+            return
+        if self.scs.group_priority(exc) >= self._execution_priority():
+            return
+        self._exception_or_fault(exc, self.pc_now())
+
+    def _exception_or_fault(self, exc: int, return_pc: int) -> None:
+        try:
+            ok = exceptions.enter(self, exc, return_pc)
+        except exceptions.StackingError as err:
+            self._enter_lockup(return_pc, str(err))
+            if self._in_emu:
+                self.uc.emu_stop()
+            return
+        if ok:
+            self._bp_skip = None
+            return
+        self.scs.pending.discard(exc)
+        if not self.v6m:
+            self.scs.hfsr |= HFSR_VECTTBL
+        if exc in (HARDFAULT, NMI):
+            self._enter_lockup(return_pc, f"no handler for exception {exc} in the vector table")
+            if self._in_emu:
+                self.uc.emu_stop()
+            return
+        self._exception_or_fault(HARDFAULT, return_pc)
+
+    def _take_fault(self, fault: _Fault) -> None:
+        scs = self.scs
+        current = self.current_exception()
+        if not self.v6m:
+            scs.cfsr |= fault.cfsr
+            if fault.cfsr & CFSR_BFARVALID and fault.address is not None:
+                scs.bfar = fault.address
+        if not fault.precise and not self.v6m:
+            scs.cfsr |= CFSR_IMPRECISERR
+        target = BUSFAULT if fault.kind == "bus" else USAGEFAULT
+        if (
+            not scs.fault_enabled(target)
+            or scs.group_priority(target) >= self._execution_priority()
+        ):
+            target = HARDFAULT
+            if not self.v6m:
+                scs.hfsr |= HFSR_FORCED
+        report = FaultReport(fault.kind, fault.pc, fault.address, fault.reason, target)
+        self.last_fault = report
+        self.faults.append(report)
+        if current in (HARDFAULT, NMI) or self._execution_priority() < 0:
+            self._enter_lockup(fault.pc, f"{fault.reason} inside the fault handler")
+            return
+        if target == HARDFAULT and scs.demcr & DEMCR_VC_HARDERR:
+            self.uc.reg_write(A.UC_ARM_REG_PC, fault.pc | 1)
+            self.halted = True
+            self.halt_reason = HaltReason.VECTOR_CATCH
+            scs.dfsr |= DFSR_VCATCH
+            return
+        scs.pending.add(target)
+        self._exception_or_fault(target, fault.pc)
+
+    def _enter_lockup(self, pc: int, reason: str) -> None:
+        self.lockup = True
+        self.halted = True
+        self.halt_reason = HaltReason.LOCKUP
+        report = FaultReport("lockup", pc, None, reason, 0)
+        self.last_fault = report
+        self.faults.append(report)
+
+    # -- state kept in step with the board ------------------------------------------------------
+    def _breakpoints_changed(self) -> None:
+        self._bp_dirty = True
+
+    def _sync(self) -> None:
+        self._sync_alias()
+        self._sync_flash_guard()
+        if self._bp_dirty:
+            self._sync_breakpoints()
+
+    def _sync_breakpoints(self) -> None:
+        self._bp_dirty = False
+        wanted = self.fpb.addresses()
+        for address in list(self._bp_hooks):
+            if address not in wanted:
+                self.uc.hook_del(self._bp_hooks.pop(address))
+                self.uc.ctl_remove_cache(address, address + 2)
+        for address in wanted - set(self._bp_hooks):
+            self._bp_hooks[address] = self.uc.hook_add(
+                UC_HOOK_CODE, self._on_breakpoint, begin=address, end=address
+            )
+            self.uc.ctl_remove_cache(address, address + 2)
+
+    def _flash_needs_guard(self) -> bool:
+        flash = self.board.flash
+        if flash.array.ecc_bad or getattr(flash, "cpu_read_checks", False):
+            return True
+        try:
+            return bool(flash.rdp_level() != 0)
+        except HarnessError:
+            return True
+
+    def _sync_flash_guard(self) -> None:
+        """Hook data reads of flash only while they can fail (ECC double error, protection).
+
+        Shortcut: instruction fetches from a bad-ECC unit are not checked.
+        """
+        need = self._flash_needs_guard()
+        if need == bool(self._guard_hooks):
+            return
+        if not need:
+            self._unhook_guards()
+            return
+        array = self.board.flash.array
+        ranges: list[tuple[Device, int, int]] = [(array, array.base, array.size)]
+        size, target = self._alias
+        if size and target is array:
+            ranges.append((array, 0, size))
+        for dev, base, length in ranges:
+            self._guard_hooks.append(
+                self.uc.hook_add(
+                    UC_HOOK_MEM_READ,
+                    self._on_flash_read,
+                    (dev, base),
+                    begin=base,
+                    end=base + length - 1,
+                )
+            )
+            self.uc.ctl_remove_cache(base, base + length)
+
+    def _unhook_guards(self) -> None:
+        for hook in self._guard_hooks:
+            self.uc.hook_del(hook)
+        self._guard_hooks.clear()
+        array = self.board.flash.array
+        self.uc.ctl_remove_cache(array.base, array.end)
+
+
+def _bus_fault(pc: int, address: int, exc: HarnessError, *, precise: bool) -> _Fault:
+    reason = exc.message
+    cfsr = CFSR_PRECISERR | CFSR_BFARVALID if precise else CFSR_IMPRECISERR
+    return _Fault("bus", pc, address, reason, cfsr, precise)
+
+
+__all__ = ["MAX_SLICE", "CortexM", "FaultReport"]

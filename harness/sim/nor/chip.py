@@ -1,0 +1,379 @@
+"""A serial NOR flash chip driven phase by phase, as a QUADSPI/OCTOSPI/SPI controller drives it.
+
+A controller opens a transaction (chip select low), sends the instruction, address, mode and
+dummy cycles on 1, 2, 4 or 8 lines, moves data, and closes it (chip select high). The chip
+checks each phase against what its command table and its current mode (SPI, QPI, OPI, 3- or
+4-byte addressing, Quad Enable) expect:
+- a wrong line count, address length or a quad command without QE leaves the chip deaf for
+  the rest of the transaction (reads see the pulled-up bus: 0xFF), as silicon does;
+- a wrong number of dummy cycles shifts the data bit stream by the difference, so a loader
+  with a wrong DCYC reads shifted garbage, not correct data;
+- program, erase and register writes start at chip-select high, need WEL, clear it when they
+  finish and keep WIP set for the datasheet time in virtual time; anything but a status read
+  is ignored while busy. Cells only go from 1 to 0.
+
+Shortcuts: block-protect bits (BP/TB/SEC) are stored but do not protect; continuous-read
+(XIP mode-bit) sessions and suspend/resume are not modelled; a reset while busy finishes
+the operation at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from harness.errors import ConfigError
+from harness.sim.nor.chips import ChipSpec, chip_spec
+from harness.sim.nor.commands import Command, Kind
+
+STATUS_WIP = 0x01
+STATUS_WEL = 0x02
+FSR_READY = 0x80
+FSR_ADDR4 = 0x01
+EVCR_QUAD_DISABLE = 0x80  # Micron: 0 = quad I/O protocol
+CR2_OPI_MASK = 0x03  # Macronix CR2 address 0: 01 STR OPI, 10 DTR OPI
+
+
+class NorFlash:
+    """One chip: cells, registers and the protocol state machine. `clock()` returns seconds."""
+
+    def __init__(self, spec: ChipSpec | str, clock: Callable[[], float]) -> None:
+        self.spec = chip_spec(spec) if isinstance(spec, str) else spec
+        self.clock = clock
+        self.data = bytearray(b"\xff") * self.spec.size
+        self.nv_regs = dict(self.spec.registers)  # non-volatile copies (reset values)
+        self.log: list[str] = []  # why transactions were ignored: what a logic analyser shows
+        self.busy_until = 0.0
+        self.selected = False
+        self.power_on()
+
+    # -- state ----------------------------------------------------------------------------
+    def power_on(self) -> None:
+        self.regs = dict(self.nv_regs)
+        self.wel = False
+        self.addr4 = False
+        self.qpi = False
+        self.reset_armed = False
+        self.busy_until = 0.0
+
+    @property
+    def busy(self) -> bool:
+        return self.clock() < self.busy_until
+
+    @property
+    def opi(self) -> bool:
+        return self.spec.octal and bool(self.regs.get("CR2", 0) & CR2_OPI_MASK)
+
+    @property
+    def dtr(self) -> bool:
+        return self.spec.octal and (self.regs.get("CR2", 0) & CR2_OPI_MASK) == 0b10
+
+    @property
+    def quad_enabled(self) -> bool:
+        if self.spec.qe is None:
+            return True
+        reg, bit = self.spec.qe
+        return bool(self.regs[reg] >> bit & 1)
+
+    @property
+    def quad_protocol(self) -> bool:
+        """Every phase on four lines: Winbond QPI, Macronix QPI, Micron quad I/O protocol."""
+        if self.spec.vendor == "micron":
+            return not self.regs["EVCR"] & EVCR_QUAD_DISABLE
+        return self.qpi
+
+    def register(self, name: str) -> int:
+        """A register as the chip would report it now (live WIP/WEL/ready bits)."""
+        value = self.regs.get(name, 0)
+        busy = self.busy
+        if name == self.spec.status_reg:
+            value &= ~(STATUS_WIP | STATUS_WEL)
+            value |= (STATUS_WIP | STATUS_WEL) if busy else (STATUS_WEL if self.wel else 0)
+        if name == "FSR":
+            value = (value & ~(FSR_READY | FSR_ADDR4)) | (0 if busy else FSR_READY)
+            value |= FSR_ADDR4 if self.addr4 else 0
+        return value & 0xFF
+
+    def _start_busy(self, seconds: float) -> None:
+        self.wel = False
+        self.busy_until = self.clock() + seconds
+
+    # -- transactions -----------------------------------------------------------------------
+    def begin(self) -> Transaction:
+        if self.selected:
+            raise ConfigError(f"{self.spec.name}: chip select asserted twice")
+        self.selected = True
+        return Transaction(self)
+
+
+class Transaction:
+    """One chip-select-low period."""
+
+    def __init__(self, chip: NorFlash) -> None:
+        self.chip = chip
+        self.cmd: Command | None = None
+        self.deaf = False
+        self.opcode: int | None = None
+        self.address: int | None = None
+        self.pre_data_cycles = 0  # mode + dummy cycles the controller clocked
+        self.expected_cycles = 0
+        self.data_lines = 1
+        self.received = bytearray()
+        self.sent_bytes = 0
+        self._pos = 0  # output stream position (array address or register index)
+        self._bits: int | None = None  # output bits clocked but not yet sampled
+        self._nbits = 0
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _ignore(self, why: str) -> None:
+        if not self.deaf:
+            self.chip.log.append(why)
+        self.deaf = True
+
+    def _lines(self) -> int:
+        chip = self.chip
+        return 8 if chip.opi else 4 if chip.quad_protocol else 1
+
+    def _addr_bytes(self, cmd: Command) -> int:
+        if cmd.addr_bytes == 0:
+            return 0
+        if cmd.addr_bytes == 4 or self.chip.opi:
+            return 4
+        return 4 if self.chip.addr4 else 3
+
+    def _expected(self, cmd: Command) -> tuple[int, int, int]:
+        """(address lines, data lines, mode + dummy cycles) in the current protocol."""
+        chip = self.chip
+        lines = self._lines()
+        if lines > 1:
+            dummy = cmd.qpi_dummy or 0
+            if chip.opi and cmd.kind is Kind.READ:
+                dummy = 20
+            elif chip.opi and cmd.kind is Kind.READ_REG:
+                dummy = 4
+            return lines, lines, dummy + self._vcr_dummy(cmd, dummy)
+        mode = (8 // cmd.addr_lines) if cmd.mode_byte else 0
+        return cmd.addr_lines, cmd.data_lines, mode + cmd.dummy + self._vcr_dummy(cmd, cmd.dummy)
+
+    def _vcr_dummy(self, cmd: Command, default: int) -> int:
+        """Micron VCR[7:4] replaces the default dummy count of fast reads (0 and 15 keep it)."""
+        if self.chip.spec.vendor != "micron" or cmd.kind is not Kind.READ or default == 0:
+            return 0
+        vcr = self.chip.regs["VCR"] >> 4
+        return 0 if vcr in (0, 15) else vcr - default
+
+    # -- phases -----------------------------------------------------------------------------
+    def instruction(self, opcode: int, lines: int = 1, nbytes: int = 1) -> None:
+        chip = self.chip
+        want = self._lines()
+        if chip.opi:
+            op, inverse = (opcode >> 8) & 0xFF, opcode & 0xFF
+            if nbytes != 2 or inverse != (~op & 0xFF):
+                self._ignore(f"OPI needs a 2-byte instruction (op, ~op), got {opcode:#x}")
+                return
+            opcode = op
+        elif nbytes != 1:
+            self._ignore(f"{nbytes}-byte instruction outside OPI mode")
+            return
+        if lines != want:
+            self._ignore(f"instruction {opcode:#04x} on {lines} line(s), chip expects {want}")
+            return
+        cmd = chip.spec.commands.get(opcode)
+        self.opcode = opcode
+        if cmd is None:
+            self._ignore(f"unknown instruction {opcode:#04x}")
+            return
+        if want == 4 and cmd.qpi_dummy is None:
+            self._ignore(f"instruction {opcode:#04x} does not exist in QPI mode")
+            return
+        if cmd.needs_qe and not chip.quad_enabled:
+            self._ignore(f"instruction {opcode:#04x} needs QE=1")
+            return
+        status_regs = {chip.spec.status_reg, "FSR", "SR2", "SR3"}
+        if chip.busy and not (cmd.kind is Kind.READ_REG and set(cmd.regs) & status_regs):
+            self._ignore(f"instruction {opcode:#04x} while busy")
+            return
+        if cmd.kind is not Kind.RESET:
+            chip.reset_armed = False
+        self.cmd = cmd
+        _alines, dlines, self.expected_cycles = self._expected(cmd)
+        self.data_lines = dlines
+
+    def address_phase(self, value: int, nbytes: int, lines: int) -> None:
+        cmd = self.cmd
+        if self.deaf or cmd is None:
+            return
+        want = self._addr_bytes(cmd)
+        alines = self._expected(cmd)[0]
+        if cmd.kind is Kind.READ_MFR_DEV:
+            want = 3
+        if want == 0 or nbytes != want or lines != alines:
+            self._ignore(f"instruction {cmd.opcode:#04x}: address {nbytes} byte(s) on {lines} "
+                         f"line(s), chip expects {want} on {alines}")
+            return
+        self.address = value & ((1 << (8 * nbytes)) - 1)
+        self._pos = self.address
+
+    def alternate(self, nbytes: int, lines: int) -> None:
+        """Alternate bytes (the mode byte) count as clock cycles before the data."""
+        self.pre_data_cycles += nbytes * 8 // lines
+
+    def dummy(self, cycles: int) -> None:
+        self.pre_data_cycles += cycles
+
+    def _check_address_given(self) -> bool:
+        cmd = self.cmd
+        if cmd is None or self.deaf:
+            return False
+        if self._addr_bytes(cmd) and self.address is None:
+            self._ignore(f"instruction {cmd.opcode:#04x} without its address")
+            return False
+        return True
+
+    def send(self, data: bytes, lines: int) -> None:
+        """Data from the controller (program data, register values)."""
+        if not self._check_address_given():
+            return
+        if lines != self.data_lines or self.pre_data_cycles != self.expected_cycles:
+            self._ignore(f"instruction {self.opcode:#04x}: write data phase mismatched")
+            return
+        self.received += data
+
+    def receive(self, n: int, lines: int) -> bytes:
+        """Data to the controller; the bus reads 0xFF where the chip does not drive it."""
+        if not self._check_address_given() or lines != self.data_lines:
+            if not self.deaf and self.cmd is not None:
+                self._ignore(f"instruction {self.opcode:#04x}: read on {lines} line(s)")
+            return b"\xff" * n
+        if self._bits is None:  # first data clock: align the chip's output with sampling
+            skew = (self.pre_data_cycles - self.expected_cycles) * lines
+            self._bits, self._nbits = 0, 0
+            if skew < 0:  # controller samples early: it sees the idle, pulled-up bus first
+                self._bits, self._nbits = (1 << -skew) - 1, -skew
+            elif skew > 0:  # controller samples late: the chip's first bits are lost
+                lost = self._stream((skew + 7) // 8)
+                extra = len(lost) * 8 - skew
+                self._bits = int.from_bytes(lost, "big") & ((1 << extra) - 1)
+                self._nbits = extra
+        need = 8 * n - self._nbits
+        if need > 0:
+            fresh = self._stream((need + 7) // 8)
+            self._bits = (self._bits << (8 * len(fresh))) | int.from_bytes(fresh, "big")
+            self._nbits += 8 * len(fresh)
+        self._nbits -= 8 * n
+        out = (self._bits >> self._nbits).to_bytes(n, "big")
+        self._bits &= (1 << self._nbits) - 1
+        return out
+
+    def _stream(self, n: int) -> bytes:
+        chip, cmd = self.chip, self.cmd
+        assert cmd is not None
+        if n <= 0:
+            return b""
+        if cmd.kind is Kind.READ:
+            size = len(chip.data)
+            start = self._pos % size
+            buf = bytearray(chip.data[start : start + n])
+            while len(buf) < n:
+                buf += chip.data[: n - len(buf)]
+            self._pos = (start + n) % size
+            return bytes(buf)
+        source: bytes
+        if cmd.kind is Kind.READ_REG:
+            values = [chip.register(r) for r in cmd.regs]
+            source = bytes(values[min(i, len(values) - 1)] for i in range(self._pos, self._pos + n))
+            self._pos += n
+            return source
+        if cmd.kind is Kind.READ_ID:
+            source = chip.spec.jedec_id + b"\x00" * 17
+        elif cmd.kind is Kind.READ_MFR_DEV:
+            source = chip.spec.mfr_dev * 2
+            base = (self.address or 0) & 1
+            source = source[base:] + source[:base]
+        elif cmd.kind is Kind.READ_UID:
+            source = hashlib.sha256(chip.spec.name.encode()).digest()[:8]
+        else:
+            return b"\xff" * n
+        reg_pos = self._pos if cmd.addr_bytes == 0 else self._pos - (self.address or 0)
+        out = bytes(source[(reg_pos + i) % len(source)] for i in range(n))
+        self._pos += n
+        return out
+
+    # -- chip select high: operations start here ---------------------------------------------
+    def end(self) -> None:
+        chip = self.chip
+        chip.selected = False
+        cmd = self.cmd
+        if self.deaf or cmd is None:
+            return
+        if self._addr_bytes(cmd) and self.address is None and cmd.kind is not Kind.READ_MFR_DEV:
+            return
+        kind = cmd.kind
+        if kind is Kind.WREN:
+            chip.wel = True
+        elif kind is Kind.WRDI:
+            chip.wel = False
+        elif cmd.needs_wel and not chip.wel:
+            chip.log.append(f"instruction {cmd.opcode:#04x} ignored: WEL is 0")
+        elif kind is Kind.PROGRAM:
+            self._program()
+        elif kind is Kind.ERASE:
+            start = (self.address or 0) % len(chip.data) & ~(cmd.size - 1)
+            chip.data[start : start + cmd.size] = b"\xff" * cmd.size
+            chip._start_busy(chip.spec.timing[f"erase_{cmd.size // 1024}k"])
+        elif kind is Kind.CHIP_ERASE:
+            chip.data[:] = b"\xff" * len(chip.data)
+            chip._start_busy(chip.spec.timing["chip_erase"])
+        elif kind is Kind.WRITE_REG:
+            self._write_regs(cmd)
+        elif kind is Kind.RESET_ENABLE:
+            chip.reset_armed = True
+        elif kind is Kind.RESET:
+            if chip.reset_armed:
+                chip.power_on()
+        elif kind is Kind.ENTER_QPI:
+            if chip.spec.vendor == "micron":
+                chip.regs["EVCR"] &= ~EVCR_QUAD_DISABLE
+            chip.qpi = True
+        elif kind is Kind.EXIT_QPI:
+            if chip.spec.vendor == "micron":
+                chip.regs["EVCR"] |= EVCR_QUAD_DISABLE
+            chip.qpi = False
+        elif kind is Kind.ENTER_4B:
+            chip.addr4 = True
+            chip.wel = False if cmd.needs_wel else chip.wel
+        elif kind is Kind.EXIT_4B:
+            chip.addr4 = False
+            chip.wel = False if cmd.needs_wel else chip.wel
+        elif kind is Kind.CLEAR_FLAGS:
+            chip.regs["FSR"] = chip.regs.get("FSR", 0) & ~0x7E
+
+    def _program(self) -> None:
+        chip = self.chip
+        if not self.received:
+            chip.wel = False
+            return
+        page = chip.spec.page_size
+        addr = (self.address or 0) % len(chip.data)
+        base = addr & ~(page - 1)
+        # The page latch: bytes past the page end wrap to its start; a later byte for the same
+        # column replaces an earlier one (more than a page keeps the last 256).
+        latch: dict[int, int] = {}
+        for i, byte in enumerate(self.received):
+            latch[(addr - base + i) % page] = byte
+        for column, byte in latch.items():
+            chip.data[base + column] &= byte
+        chip._start_busy(chip.spec.timing["page_program"])
+
+    def _write_regs(self, cmd: Command) -> None:
+        chip = self.chip
+        writable_mask = {chip.spec.status_reg: 0xFC}
+        for reg, value in zip(cmd.regs, self.received, strict=False):
+            mask = writable_mask.get(reg, 0xFF)
+            chip.regs[reg] = (chip.regs.get(reg, 0) & ~mask) | (value & mask)
+            if not cmd.volatile:
+                chip.nv_regs[reg] = chip.regs[reg]
+        if cmd.volatile:
+            chip.wel = False
+        else:
+            chip._start_busy(chip.spec.timing["write_sr"])

@@ -1,0 +1,1 @@
+"""pyserial URL handlers for simulated boards (`sim://<board>[/<usart>]`)."""

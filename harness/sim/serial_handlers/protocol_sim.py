@@ -1,0 +1,5 @@
+"""`sim://<board>[/<usart>][?pace=1&drop=P&corrupt=P&seed=N]` for `serial.serial_for_url`."""
+
+from harness.sim.serial_link import SimSerial as Serial
+
+__all__ = ["Serial"]

@@ -1,0 +1,253 @@
+"""A pyserial port wired to a simulated board's USART: `open_sim_port(board)` and `sim://`.
+
+Waiting is done in virtual time: a read that finds no data lets the board run (the core, the
+flash controller's BSY, the bootrom's scheduled replies) until bytes appear or the port's
+timeout -- in virtual seconds -- has passed. With `pace=True` the line additionally holds bytes
+back in real time to the baud rate, so throughput measured over it is what a real 8E1 wire at
+that baud allows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+import serial
+
+from harness.errors import ConfigError
+from harness.sim.line import DEVICE_FRAMING, Framing, LineFaults, Pacer, transcode
+
+if TYPE_CHECKING:
+    from harness.sim.board import SimBoard
+    from harness.sim.usart import Usart
+
+FOREVER_S = 3600.0  # timeout=None on a simulated line: one virtual hour, then give up
+
+
+class SimSerial(serial.SerialBase):
+    """pyserial port on a SimBoard's USART (host side of the line)."""
+
+    def __init__(
+        self,
+        *args: Any,
+        board: SimBoard | None = None,
+        usart: str | None = None,
+        pace: bool = False,
+        faults: LineFaults | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.board: SimBoard | None = board
+        self.usart_name = usart
+        self.pace = pace
+        self.faults = faults or LineFaults()
+        self._rx: deque[tuple[float, int]] = deque()  # (real time available, byte)
+        self._usart: Usart | None = None
+        kwargs.setdefault("parity", serial.PARITY_EVEN)
+        super().__init__(*args, **kwargs)
+
+    # -- pyserial plumbing -----------------------------------------------------------------
+    def open(self) -> None:
+        if self.is_open:
+            raise serial.SerialException("port is already open")
+        if self.board is None:
+            if self._port is None:
+                raise serial.SerialException("no board: use sim://<board>[/<usart>]")
+            self._from_url(str(self._port))
+        assert self.board is not None
+        self._usart = self.board.usart(self.usart_name)
+        self._reconfigure_port()
+        self.is_open = True
+
+    def _from_url(self, url: str) -> None:
+        from harness.sim import registry
+
+        parts = urlsplit(url)
+        if parts.scheme != "sim" or not parts.netloc:
+            raise serial.SerialException(
+                f"expected sim://<board>[/<usart>][?pace=1&drop=P&corrupt=P&seed=N], got {url!r}"
+            )
+        self.board = registry.get_or_create(parts.netloc)
+        if parts.path.strip("/"):
+            self.usart_name = parts.path.strip("/").upper()
+        try:
+            opts = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            self.pace = opts.pop("pace", "0") not in ("0", "false", "")
+            self.faults = LineFaults(
+                seed=int(opts.pop("seed", "0")),
+                drop=float(opts.pop("drop", "0")),
+                corrupt=float(opts.pop("corrupt", "0")),
+            )
+        except ValueError as exc:
+            raise serial.SerialException(f"bad option in {url!r}: {exc}") from None
+        if opts:
+            raise serial.SerialException(f"unknown option(s) {sorted(opts)} in {url!r}")
+
+    def _reconfigure_port(self) -> None:
+        framing = Framing.of(self)
+        self._pace_out = Pacer(self._baudrate, max(framing.bits, DEVICE_FRAMING.bits))
+        self._pace_in = Pacer(self._baudrate, max(framing.bits, DEVICE_FRAMING.bits))
+
+    def close(self) -> None:
+        self.is_open = False
+
+    def _update_dtr_state(self) -> None:
+        """DTR/RTS are not wired on simulated boards: BOOT0/NRST are driven by the Target."""
+
+    def _update_rts_state(self) -> None:
+        """See `_update_dtr_state`."""
+
+    def _update_break_state(self) -> None:
+        """A break is not modelled."""
+
+    @property
+    def cts(self) -> bool:
+        return True
+
+    @property
+    def dsr(self) -> bool:
+        return True
+
+    @property
+    def ri(self) -> bool:
+        return False
+
+    @property
+    def cd(self) -> bool:
+        return True
+
+    # -- data --------------------------------------------------------------------------------
+    def _check_open(self) -> Usart:
+        if not self.is_open or self._usart is None:
+            raise serial.PortNotOpenError()
+        return self._usart
+
+    def _pull(self) -> None:
+        """Move what the device has transmitted onto the host side of the line."""
+        usart = self._check_open()
+        data = usart.host_read()
+        if not data:
+            return
+        data = transcode(self.faults.apply(data), DEVICE_FRAMING, Framing.of(self))
+        if self.pace:
+            end = self._pace_in.schedule(len(data))
+            bt = self._pace_in.byte_time
+            first = end - (len(data) - 1) * bt
+            self._rx.extend((first + i * bt, b) for i, b in enumerate(data))
+        else:
+            self._rx.extend((0.0, b) for b in data)
+
+    def _ready(self) -> int:
+        if not self.pace:
+            return len(self._rx)
+        now = time.perf_counter()
+        n = 0
+        for t, _ in self._rx:
+            if t > now:
+                break
+            n += 1
+        return n
+
+    def next_ready_time(self) -> float | None:
+        """Wall-clock time at which every byte pulled so far is on the host side (paced)."""
+        if not self._rx:
+            return None
+        return self._rx[-1][0] if self.pace else 0.0
+
+    def settle(self, max_seconds: float = 60.0) -> None:
+        """Let the board run until nothing is scheduled (the ROM is idle), within a budget.
+
+        Servers use this after handing host bytes over: replies are produced as fast as the
+        simulation runs, each after its virtual duration.
+        """
+        assert self.board is not None
+        clock = self.board.clock
+        deadline = clock.now + int(max_seconds * clock.hz)
+        if self.board.core is not None:
+            self.board.run(clock.cycles(100))
+        while (nxt := clock.next_event()) is not None and nxt <= deadline:
+            self.board.run(max(1, nxt - clock.now))
+
+    @property
+    def in_waiting(self) -> int:
+        self._pull()
+        return self._ready()
+
+    def _take(self, n: int) -> bytes:
+        return bytes(self._rx.popleft()[1] for _ in range(min(n, len(self._rx))))
+
+    def read(self, size: int = 1) -> bytes:
+        self._check_open()
+        assert self.board is not None
+        board = self.board
+        clock = board.clock
+        budget = FOREVER_S if self._timeout is None else self._timeout
+        deadline = clock.now + int(budget * clock.hz)
+        slice_cycles = max(1, clock.hz // 10_000)  # 100 us steps while a core runs
+        while True:
+            self._pull()
+            if len(self._rx) >= size or clock.now >= deadline:
+                break
+            nxt = clock.next_event()
+            if board.core is None:
+                if nxt is None or nxt > deadline:  # nothing can produce a byte any more
+                    break
+                board.run(max(1, nxt - clock.now))
+            else:
+                step = slice_cycles if nxt is None else max(1, min(slice_cycles, nxt - clock.now))
+                board.run(min(step, deadline - clock.now))
+        if self.pace and self._rx:
+            # bytes exist in virtual time; the wire delivers them at the baud rate
+            wall_deadline = time.perf_counter() + budget
+            want = min(size, len(self._rx))
+            Pacer.sleep_until(min(self._rx[want - 1][0], wall_deadline))
+            return self._take(self._ready())
+        return self._take(size)
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        usart = self._check_open()
+        raw = bytes(data)
+        if self.pace:
+            Pacer.sleep_until(self._pace_out.schedule(len(raw)))
+        wire = transcode(self.faults.apply(raw), Framing.of(self), DEVICE_FRAMING)
+        usart.host_write(wire)
+        return len(raw)
+
+    def reset_input_buffer(self) -> None:
+        self._check_open()
+        self._pull()
+        self._rx.clear()
+
+    def reset_output_buffer(self) -> None:
+        """Writes are delivered at once: there is no output buffer to drop."""
+
+    def flush(self) -> None:
+        """Writes are delivered at once (or, paced, after their wire time)."""
+
+
+def open_sim_port(board: SimBoard, usart: str | None = None, **kwargs: Any) -> SimSerial:
+    """An open pyserial port on `board`'s bootloader USART (default: the inventory's UART).
+
+    Keyword arguments are pyserial's (baudrate, parity, timeout...) plus `pace` (real-time
+    baud pacing) and `faults` (a `LineFaults`).
+    """
+    kwargs.setdefault("baudrate", board.spec.uart.baud)
+    kwargs.setdefault("timeout", 0.5)
+    try:
+        port = SimSerial(None, board=board, usart=usart, **kwargs)
+    except ValueError as exc:
+        raise ConfigError(f"cannot open a port on {board.name}: {exc}") from None
+    port.port = f"sim://{board.name}" + (f"/{usart}" if usart else "")
+    port.open()
+    return port
+
+
+def register_url_scheme() -> None:
+    """Make `serial.serial_for_url("sim://<board>")` work (idempotent)."""
+    pkg = "harness.sim.serial_handlers"
+    if pkg not in serial.protocol_handler_packages:
+        serial.protocol_handler_packages.append(pkg)
+
+
+register_url_scheme()

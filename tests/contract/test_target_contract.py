@@ -1,0 +1,78 @@
+"""One contract, two backends: SimTarget and PyOCDTarget (through the simulated probe)."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.errors import ProtectionError
+from harness.sim.board import SimBoard
+from harness.target.base import Capability, HaltReason, ResetKind, Target
+
+
+def ram_of(t: Target) -> int:
+    return 0x24000000 if t.part.family == "h7" else t.part.ram[0].base + 0x1000
+
+
+def test_memory_round_trips_in_ram(target: Target) -> None:
+    base = ram_of(target)
+    target.write32(base, 0x12345678)
+    assert target.read32(base) == 0x12345678
+    target.write16(base + 6, 0xBEEF)
+    assert target.read16(base + 6) == 0xBEEF
+    target.write8(base + 9, 0x5A)
+    assert target.read8(base + 9) == 0x5A
+    block = bytes((i * 7) & 0xFF for i in range(1500))  # crosses a 1 KiB TAR block
+    target.write_memory(base + 0x101, block)
+    assert target.read_memory(base + 0x101, len(block)) == block
+
+
+def test_flash_reads_and_identity(target: Target, board: SimBoard) -> None:
+    board.flash.array.data[0:8] = bytes.fromhex("0011223344556677")
+    assert target.read_memory(target.part.flash.base, 8) == bytes.fromhex("0011223344556677")
+    ident = target.identity()
+    assert ident.pid == target.part.pid
+    assert ident.uid == board.uid
+
+
+def test_rdp_level1_flash_read_is_a_protection_error(target: Target, board: SimBoard) -> None:
+    reg = board.part.option_register("OPTR" if board.part.family == "g0" else "OPTSR")
+    board.flash.options[reg.name] = reg.field("RDP").put(board.flash.options[reg.name], 0xBB)
+    with pytest.raises(ProtectionError):
+        target.read_memory(target.part.flash.base, 16)
+    target.write32(ram_of(target), 0xA5A5A5A5)  # SRAM stays reachable at level 1
+    assert target.read32(ram_of(target)) == 0xA5A5A5A5
+
+
+def test_system_reset_keeps_ram(target: Target, board: SimBoard) -> None:
+    before = len(board.reset_log)
+    target.write32(ram_of(target), 0xCAFEF00D)
+    target.reset(ResetKind.SYSTEM, halt=target.has(Capability.CORE))
+    assert len(board.reset_log) > before
+    assert target.read32(ram_of(target)) == 0xCAFEF00D
+
+
+def test_pin_reset(target: Target, board: SimBoard) -> None:
+    target.require(Capability.RESET_PIN)
+    before = len(board.reset_log)
+    target.reset(ResetKind.PIN, halt=target.has(Capability.CORE))
+    assert "pin" in [k for _, k, _ in board.reset_log[before:]]
+
+
+def test_core_registers_step_and_breakpoint(target: Target) -> None:
+    if not target.has(Capability.CORE):
+        pytest.skip("no simulated core in this build")
+    base = ram_of(target) & ~0xFFF
+    code = bytes.fromhex("0120" "0130" "0130" "fee7")  # movs r0,#1; adds r0,#1 x2; b .
+    target.halt()
+    target.write_memory(base, code)
+    target.write_core_register("pc", base)
+    target.write_core_register("r0", 0)
+    target.step()
+    assert target.read_core_register("r0") == 1
+    assert target.read_core_register("pc") == base + 2
+    target.set_breakpoint(base + 6)
+    target.resume()
+    assert target.wait_for_halt(1.0) is HaltReason.BREAKPOINT
+    assert target.read_core_register("pc") == base + 6
+    assert target.read_core_register("r0") == 3
+    target.remove_breakpoint(base + 6)
