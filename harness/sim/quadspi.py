@@ -128,6 +128,7 @@ class Quadspi(RegisterBlock):
                 t.dummy(dcyc)
             self.txs.append(t)
         self.dlines = LINES[(ccr >> 24) & 3]
+        self.wire_pos = 0  # byte index on the wire: its parity picks the chip in dual mode
         self.active = True
 
     def _close(self) -> None:
@@ -141,19 +142,20 @@ class Quadspi(RegisterBlock):
             return b"\xff" * n
         if not self.dual:
             return self.txs[0].receive(n, self.dlines)
-        half = (n + 1) // 2
-        a, b = (t.receive(half, self.dlines) for t in self.txs)
-        out = bytearray(2 * half)
-        out[0::2], out[1::2] = a, b  # even bytes from flash 1, odd bytes from flash 2
-        return bytes(out[:n])
+        out = bytearray()
+        for _ in range(n):  # even bytes from flash 1, odd bytes from flash 2
+            out += self.txs[self.wire_pos & 1].receive(1, self.dlines)
+            self.wire_pos += 1
+        return bytes(out)
 
     def _wire_write(self, data: bytes) -> None:
         if not self.dual:
             for t in self.txs:
                 t.send(data, self.dlines)
             return
-        self.txs[0].send(data[0::2], self.dlines)
-        self.txs[1].send(data[1::2], self.dlines)
+        for byte in data:
+            self.txs[self.wire_pos & 1].send(bytes([byte]), self.dlines)
+            self.wire_pos += 1
 
     # -- command start (RM0433 23.3.10: triggering the start of a command) ------------------
     def _start(self) -> None:
@@ -216,8 +218,8 @@ class Quadspi(RegisterBlock):
         self._update()
         sr = self.sr & ~(SR_FTF | (0x3F << 8))
         level = len(self.fifo)
-        if self.fmode == FMODE_WRITE and self.sr & SR_BUSY:
-            if FIFO_SIZE - level >= self.fthres:
+        if self.fmode == FMODE_WRITE and self.cr & CR_EN and not self.sr & SR_TCF:
+            if FIFO_SIZE - level >= self.fthres:  # room for the threshold: write DR
                 sr |= SR_FTF
         elif self.fmode == FMODE_READ and (
             level >= self.fthres or (level and not self.active)

@@ -36,6 +36,22 @@ def pyocd_spec(board: str, target_type: str, connect_mode: str = "halt") -> Boar
     )
 
 
+def program_rdp(board: SimBoard, value: int) -> None:
+    """Set the RDP byte through the FLASH registers, as a user's flow would."""
+    from harness.flows.internal_flash import internal_flash
+
+    flash = internal_flash(SimTarget(board.spec, board=board))
+    name = "OPTR" if board.part.family == "g0" else "OPTSR"
+    reg = board.part.option_register(name)
+    current = flash.read_options()[name]
+    flash.write_options({name: reg.field("RDP").put(current, value)})
+
+
+@pytest.fixture
+def set_rdp() -> object:
+    return program_rdp
+
+
 @pytest.fixture
 def lock_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HIL_LOCK_DIR", str(tmp_path / "locks"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pyocd.core import exceptions
 
@@ -138,9 +140,8 @@ def test_probe_reset_pulses_nrst(board: SimBoard) -> None:
     assert [k for _, k, _ in board.reset_log[before:]] == ["pin"]
 
 
-def test_rdp_level2_refuses_connect(board: SimBoard) -> None:
-    reg = board.part.option_register("OPTR" if board.part.family == "g0" else "OPTSR")
-    board.flash.options[reg.name] = reg.field("RDP").put(board.flash.options[reg.name], 0xCC)
+def test_rdp_level2_refuses_connect(board: SimBoard, set_rdp: Any) -> None:
+    set_rdp(board, 0xCC)
     probe = SimProbe(board.name)
     probe.open()
     with pytest.raises(exceptions.ProbeError, match="RDP level 2"):

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from typing import Any
+
 import pytest
 
 from harness.errors import ConfigError, ProtectionError, TargetError
@@ -35,9 +37,8 @@ def test_unknown_target_type_suggests_names(lock_dir: Path) -> None:
         open_pyocd_target(spec)
 
 
-def test_rdp_level2_board_refuses_the_session(board: SimBoard, lock_dir: Path) -> None:
-    reg = board.part.option_register("OPTR" if board.part.family == "g0" else "OPTSR")
-    board.flash.options[reg.name] = reg.field("RDP").put(board.flash.options[reg.name], 0xCC)
+def test_rdp_level2_board_refuses_the_session(board: SimBoard, lock_dir: Path, set_rdp: Any) -> None:
+    set_rdp(board, 0xCC)
     with pytest.raises(ProtectionError, match="RDP level 2"):
         open_pyocd_target(pyocd_spec(board.name, "cortex_m"))
 

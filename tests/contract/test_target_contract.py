@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from harness.errors import ProtectionError
@@ -34,9 +36,8 @@ def test_flash_reads_and_identity(target: Target, board: SimBoard) -> None:
     assert ident.uid == board.uid
 
 
-def test_rdp_level1_flash_read_is_a_protection_error(target: Target, board: SimBoard) -> None:
-    reg = board.part.option_register("OPTR" if board.part.family == "g0" else "OPTSR")
-    board.flash.options[reg.name] = reg.field("RDP").put(board.flash.options[reg.name], 0xBB)
+def test_rdp_level1_flash_read_is_a_protection_error(target: Target, board: SimBoard, set_rdp: Any) -> None:
+    set_rdp(board, 0xBB)
     with pytest.raises(ProtectionError):
         target.read_memory(target.part.flash.base, 16)
     target.write32(ram_of(target), 0xA5A5A5A5)  # SRAM stays reachable at level 1
