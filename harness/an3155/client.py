@@ -63,7 +63,7 @@ class Timeouts:
     protect: float = 5.0  # option-byte programming behind the (Readout) (Un)protect commands
     readout_unprotect: float = 35.0  # includes the mass erase
     sync: float = 0.5
-    drain: float = 0.05
+    drain: float = 0.02
 
 
 class Bootloader:
@@ -150,17 +150,18 @@ class Bootloader:
         raise SyncError(tries)
 
     def resync(self) -> None:
-        """Bring a ROM that may be mid-command back to "waiting for a command".
+        """Bring a ROM that may be mid-command back to "waiting for a command", aligned.
 
-        Sends the invalid command pair FF 00 until an ACK/NACK comes back; each pair either
-        completes whatever frame the ROM was collecting (bad checksum -> NACK) or is itself
-        NACKed. Whatever else the ROM had queued is drained.
+        Sends single 0xFF bytes, one at a time, until an ACK/NACK comes back. Whatever frame
+        the ROM was collecting is completed with 0xFF and fails its checksum (an Extended Erase
+        count FFFF needs checksum 00), and in the command state FF FF is an invalid pair. As a
+        reply can only follow the byte that completed a unit, the ROM is then exactly at the
+        start of a command -- pairs (stm32flash's FF 00) can leave it one byte off.
         """
         self._needs_resync = False
-        deadline_pairs = 2 + MAX_FRAME // 2 + 4
         self.port.reset_input_buffer()
-        for _ in range(deadline_pairs):
-            self._write(b"\xff\x00")
+        for _ in range(MAX_FRAME + 8):
+            self._write(b"\xff")
             self._set_timeout(self.timeouts.drain)
             got = bytes(self.port.read(1))
             if got and got[0] in (ACK, NACK):

@@ -4,7 +4,8 @@ stm32flash (C, Debian package) and stm32loader (Python, PyPI 0.7.1) are run as s
 On a pseudo-terminal two adaptations are needed, both about the pty, not the protocol:
 stm32flash must be told `-m 8n1` (it verifies termios and a pty drops PARENB), and stm32loader
 toggles RTS/DTR for BOOT0/NRST, which a pty rejects with ENOTTY -- it is started through a shim
-that makes those two modem-line updates no-ops (BOOT0/NRST are driven by the simulator).
+that makes those two modem-line updates no-ops (BOOT0/NRST are driven by the simulator) -- and
+it gets `-P none` since re-applying PARENB to a pty fails.
 """
 
 from __future__ import annotations
@@ -47,7 +48,22 @@ def stm32loader_available() -> bool:
     return True
 
 
-def stm32loader_cmd(port: str, *args: str, family: str, baud: int = 115200) -> list[str]:
+def stm32loader_cmd(
+    port: str, *args: str, family: str, baud: int = 115200, pty: bool = True
+) -> list[str]:
     if not stm32loader_available():
         raise ConfigError("stm32loader is not installed", hint="pip install stm32loader==0.7.1")
-    return [sys.executable, "-c", _LOADER_SHIM, "-p", port, "-b", str(baud), "-f", family, *args]
+    parity = ["-P", "none"] if pty else []  # re-applying PARENB on a pty fails with EINVAL
+    return [
+        sys.executable,
+        "-c",
+        _LOADER_SHIM,
+        "-p",
+        port,
+        "-b",
+        str(baud),
+        "-f",
+        family,
+        *parity,
+        *args,
+    ]

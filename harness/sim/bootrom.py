@@ -89,6 +89,8 @@ class Bootrom:
     # -- activation ----------------------------------------------------------------------
     def activate(self, how: str) -> None:
         """The core now executes system memory: take the USART and wait for 0x7F."""
+        if self.active and self._gen is not None and not how.startswith("reset"):
+            return  # already running: the core re-reporting that it sits in system memory
         self.entries.append(how)
         if self._stepping:  # a reset from inside a ROM routine: restart once it yields
             self._restart = how

@@ -156,6 +156,7 @@ class CortexM:
         self._bp_hooks: dict[int, Any] = {}
         self._bp_skip: int | None = None
         self._bp_dirty = True
+        self._soft_bps: set[int] = set()
         self._guard_hooks: list[Any] = []
         self._alias: tuple[int, Device | None] = (0, None)
         self._alias_hook: Any = None
@@ -431,6 +432,10 @@ class CortexM:
             self._stop = ("halt", reason)
             self.uc.emu_stop()
             return
+        if self.lockup:
+            # A debug halt takes the core out of lockup into debug state (ARMv7-M B1.5.15).
+            self.lockup = False
+            self.halted = False
         if not self.halted:
             self.halted = True
             self.halt_reason = reason
@@ -449,13 +454,12 @@ class CortexM:
         if not self.halted or self.lockup:
             return
         self._bp_skip = self.pc_now()
+        self.halt_reason = HaltReason.STEP
         self._execute(1)
         self.board.clock.advance(1)
         self._after_slice()
-        if not self.halted:
-            self.halted = True
-            self.halt_reason = HaltReason.STEP
-            self.scs.dfsr |= DFSR_HALTED
+        self.halted = True
+        self.scs.dfsr |= DFSR_HALTED
 
     def run(self, cycles: int) -> None:
         """Let `cycles` of virtual time pass, executing one instruction per cycle if running."""
@@ -524,12 +528,21 @@ class CortexM:
         return _REGS[name]
 
     def set_breakpoint(self, address: int) -> None:
+        """FPB comparator if one can match `address`; otherwise a software breakpoint.
+
+        ARMv6-M/ARMv7-M FPB v1 cannot match SRAM: a debugger patches BKPT there instead. The
+        simulator models that software breakpoint as the same code hook, memory unchanged.
+        """
         address &= ~1
-        if address in self.fpb.addresses():
+        if address in self.fpb.addresses() or address in self._soft_bps:
+            return
+        if not self.fpb.reaches(address):
+            self._soft_bps.add(address)
+            self._bp_dirty = True
             return
         for i in range(self.fpb.num_code):
             if not self.fpb.comp[i] & 1:
-                self.fpb.comp[i] = Fpb.encode(address)
+                self.fpb.comp[i] = self.fpb.encode(address)
                 self.fpb.enabled = True
                 self._bp_dirty = True
                 return
@@ -541,8 +554,11 @@ class CortexM:
 
     def remove_breakpoint(self, address: int) -> None:
         address &= ~1
+        if address in self._soft_bps:
+            self._soft_bps.discard(address)
+            self._bp_dirty = True
         for i in range(self.fpb.num_code):
-            if Fpb.decode(self.fpb.comp[i]) == address:
+            if self.fpb.decode(self.fpb.comp[i]) == address:
                 self.fpb.comp[i] = 0
                 self._bp_dirty = True
 
@@ -794,7 +810,7 @@ class CortexM:
 
     def _sync_breakpoints(self) -> None:
         self._bp_dirty = False
-        wanted = self.fpb.addresses()
+        wanted = self.fpb.addresses() | self._soft_bps
         for address in list(self._bp_hooks):
             if address not in wanted:
                 self.uc.hook_del(self._bp_hooks.pop(address))

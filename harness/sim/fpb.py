@@ -1,9 +1,10 @@
 """Flash patch and breakpoint unit (FPB, 0xE0002000) and a minimal DWT (0xE0001000).
 
 Hardware breakpoints are FPB comparators, so a debugger writing FP_COMP through the bus and
-`CortexM.set_breakpoint` use the same, limited, set. FPB version 1 layout (what Cortex-M0+/M3/
-M4/M7 implement): FP_COMPn.COMP holds address bits [28:2], REPLACE [31:30] selects the lower
-(01) or upper (10) half-word, bit 0 enables the comparator.
+`CortexM.set_breakpoint` use the same, limited, set. FPB version 1 (Cortex-M0+/M3/M4)
+matches the code region only: FP_COMPn.COMP holds address bits [28:2], REPLACE [31:30] selects
+the lower (01) or upper (10) half-word, bit 0 enables. Version 2 (Cortex-M7, FP_CTRL.REV=1)
+holds BPADDR [31:1] with BE in bit 0 and matches the whole address space.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Fpb(RegisterBlock):
         super().__init__("FPB", FPB_BASE, 0x1000)
         self.num_code = CODE_COMPARATORS.get(core_kind, 6)
         self.num_lit = LITERAL_COMPARATORS.get(core_kind, 0)
+        self.v2 = core_kind == "cortex-m7"
         self.on_change = on_change
         self.power_on()
 
@@ -38,15 +40,21 @@ class Fpb(RegisterBlock):
     def system_reset(self) -> None:
         """The FPB is in the debug reset domain: a system reset keeps breakpoints."""
 
-    @staticmethod
-    def encode(address: int) -> int:
+    def reaches(self, address: int) -> bool:
+        """Whether a comparator can match this instruction address."""
+        return self.v2 or address < 0x20000000
+
+    def encode(self, address: int) -> int:
+        if self.v2:
+            return (address & 0xFFFFFFFE) | 1
         replace = 0b10 if address & 2 else 0b01
         return (replace << 30) | (address & 0x1FFFFFFC) | 1
 
-    @staticmethod
-    def decode(comp: int) -> int | None:
+    def decode(self, comp: int) -> int | None:
         if not comp & 1:
             return None
+        if self.v2:
+            return comp & 0xFFFFFFFE
         replace = comp >> 30
         base = comp & 0x1FFFFFFC
         return base | 2 if replace == 0b10 else base
@@ -60,7 +68,7 @@ class Fpb(RegisterBlock):
             addr = self.decode(comp)
             if addr is not None:
                 out.add(addr)
-                if comp >> 30 == 0b11:  # both half-words
+                if not self.v2 and comp >> 30 == 0b11:  # both half-words
                     out.add(addr | 2)
         return out
 
@@ -68,7 +76,8 @@ class Fpb(RegisterBlock):
         if offset == FP_CTRL:
             code = self.num_code
             return (
-                ((code >> 4) & 7) << 12
+                (int(self.v2) << 28)
+                | ((code >> 4) & 7) << 12
                 | (self.num_lit & 0xF) << 8
                 | (code & 0xF) << 4
                 | int(self.enabled)
@@ -86,7 +95,7 @@ class Fpb(RegisterBlock):
             return
         n = (offset - FP_COMP0) // 4
         if offset >= FP_COMP0 and n < len(self.comp):
-            self.comp[n] = value & 0xDFFFFFFD
+            self.comp[n] = value if self.v2 else value & 0xDFFFFFFD
             self.on_change()
 
 

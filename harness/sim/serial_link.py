@@ -49,7 +49,7 @@ class SimSerial(serial.SerialBase):
 
     # -- pyserial plumbing -----------------------------------------------------------------
     def open(self) -> None:
-        if self.is_open:
+        if getattr(self, "is_open", False):
             raise serial.SerialException("port is already open")
         if self.board is None:
             if self._port is None:
@@ -66,7 +66,7 @@ class SimSerial(serial.SerialBase):
         parts = urlsplit(url)
         if parts.scheme != "sim" or not parts.netloc:
             raise serial.SerialException(
-                f"expected sim://<board>[/<usart>][?pace=1&drop=P&corrupt=P&seed=N], got {url!r}"
+                f"expected sim://<board>[/<usart>][?boot0=1&pace=1&drop=P&corrupt=P&seed=N], got {url!r}"
             )
         self.board = registry.get_or_create(parts.netloc)
         if parts.path.strip("/"):
@@ -74,6 +74,7 @@ class SimSerial(serial.SerialBase):
         try:
             opts = {k: v[-1] for k, v in parse_qs(parts.query).items()}
             self.pace = opts.pop("pace", "0") not in ("0", "false", "")
+            boot0 = opts.pop("boot0", "0") not in ("0", "false", "")
             self.faults = LineFaults(
                 seed=int(opts.pop("seed", "0")),
                 drop=float(opts.pop("drop", "0")),
@@ -83,6 +84,10 @@ class SimSerial(serial.SerialBase):
             raise serial.SerialException(f"bad option in {url!r}: {exc}") from None
         if opts:
             raise serial.SerialException(f"unknown option(s) {sorted(opts)} in {url!r}")
+        if boot0:  # BOOT0 high and an NRST pulse: the part starts in its system bootloader
+            self.board.set_pin("BOOT0", True)
+            self.board.set_pin("NRST", False)
+            self.board.set_pin("NRST", True)
 
     def _reconfigure_port(self) -> None:
         framing = Framing.of(self)
@@ -202,7 +207,7 @@ class SimSerial(serial.SerialBase):
             wall_deadline = time.perf_counter() + budget
             want = min(size, len(self._rx))
             Pacer.sleep_until(min(self._rx[want - 1][0], wall_deadline))
-            return self._take(self._ready())
+            return self._take(min(size, self._ready()))
         return self._take(size)
 
     def write(self, data: bytes | bytearray | memoryview) -> int:

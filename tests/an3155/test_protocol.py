@@ -186,7 +186,9 @@ def test_g0_option_area_write_resets_with_new_options(board: SimBoard, bl: Bootl
     assert optr == board.flash.options["OPTR"]
     assert int.from_bytes(raw[4:], "little") == optr ^ 0xFFFFFFFF
     new = optr & ~(1 << 24)  # nBOOT_SEL = 0: the BOOT0 pin selects the boot memory
-    bl.write_memory(0x1FFF7800, new.to_bytes(4, "little") + (new ^ 0xFFFFFFFF).to_bytes(4, "little"))
+    bl.write_memory(
+        0x1FFF7800, new.to_bytes(4, "little") + (new ^ 0xFFFFFFFF).to_bytes(4, "little")
+    )
     assert board.reset_log[-1][1] == "option_reload"
     bl.reconnect()
     assert board.flash.options["OPTR"] == new
@@ -198,7 +200,9 @@ def test_sim_url_and_wrong_parity(board: SimBoard) -> None:
     registry.register(board, "an3155-url-board")
     try:
         port = serial.serial_for_url("sim://an3155-url-board", parity="E", timeout=0.5)
-        assert Bootloader(port).identify().id.pid == board.part.pid
+        good = Bootloader(port)
+        good.sync()
+        assert good.identify().id.pid == board.part.pid
         bad = serial.serial_for_url("sim://an3155-url-board", parity="N", timeout=0.5)
         bl = Bootloader(bad)
         bl.sync()  # a lone 0x7F frames the same in 8N1 and 8E1

@@ -15,8 +15,10 @@ class Clock:
         return self.t
 
 
-def cmd(chip: NorFlash, op: int, *, lines: int = 1, addr: int | None = None, abytes: int = 3,
-        alines: int = 1, dummy: int = 0, send: bytes = b"", recv: int = 0, dlines: int = 1) -> bytes:
+def cmd(
+    chip: NorFlash, op: int, *, lines: int = 1, addr: int | None = None, abytes: int = 3,
+    alines: int = 1, dummy: int = 0, send: bytes = b"", recv: int = 0, dlines: int = 1,
+) -> bytes:
     t = chip.begin()
     t.instruction(op, lines)
     if addr is not None:

@@ -134,7 +134,7 @@ def test_quad_read_without_correct_dummy_gives_shifted_data(
 
 
 def test_4k_erase(single: tuple[Host, Quadspi, Hal]) -> None:
-    host, ctrl, hal = single
+    _, ctrl, hal = single
     ctrl.chips[0].data[0x2000:0x4000] = b"\x00" * 0x2000
     hal.command(ccr(0x06))
     hal.command(ccr(0x20, admode=1), addr=0x2345)

@@ -1,0 +1,71 @@
+"""Instructions per second of the simulated Cortex-M core, against the 50 M instr/s goal.
+
+(a) a tight register loop, (b) a loop polling a peripheral register (one Python MMIO callback
+per poll), (c) the `hello` firmware with a 10 kHz SysTick interrupt (Python exception entry
+and return per tick). Prints figures; it does not pass or fail.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from harness.sim.board import SimBoard
+from harness.target.base import ResetKind
+
+GOAL = 50e6
+RAM = 0x20001000
+LOOPS = {
+    # subs r0,#1 ; bne . - 2 ; b . (r0 preset huge: never exits within the run)
+    "tight loop": bytes.fromhex("0138fdd1fee7"),
+    # ldr r1,[r0] ; b . - 2 : r0 = USART ISR
+    "MMIO poll loop": bytes.fromhex("0168fde7"),
+}
+
+
+def _measure(board: SimBoard, cycles: int) -> float:
+    start = time.perf_counter()
+    board.run(cycles)
+    return cycles / (time.perf_counter() - start)
+
+
+def _loop(part: str, code: bytes, r0: int, cycles: int) -> float:
+    board = SimBoard.for_part(part)
+    board.write(RAM, code)
+    core = board.core
+    core.write_reg("r0", r0)
+    core.write_reg("pc", RAM)
+    core.resume()
+    return _measure(board, cycles)
+
+
+def _hello(part: str, cycles: int) -> float:
+    firmware = Path(__file__).resolve().parents[1] / "firmware"
+    folder = {"STM32G071RB": "g071", "STM32H743ZI": "h743"}[part]
+    board = SimBoard.for_part(part)
+    data = (firmware / folder / "hello.bin").read_bytes()
+    unit = board.flash.array.unit
+    data += b"\xff" * (-len(data) % unit)
+    for off in range(0, len(data), unit):
+        board.flash.array.program_unit(off, data[off : off + unit])
+    board.reset(ResetKind.POWER, "bench")
+    board.core.resume()
+    return _measure(board, cycles)
+
+
+def main() -> None:
+    rows = []
+    for part in ("STM32G071RB", "STM32H743ZI"):
+        usart_isr = SimBoard.for_part(part).usart().base + 0x1C
+        rows.append((part, "tight loop", _loop(part, LOOPS["tight loop"], 0xFFFFFFFF, 50_000_000)))
+        rows.append(
+            (part, "MMIO poll loop", _loop(part, LOOPS["MMIO poll loop"], usart_isr, 1_000_000))
+        )
+        rows.append((part, "SysTick 10 kHz (hello)", _hello(part, 20_000_000)))
+    print(f"{'part':<13} {'workload':<24} {'M instr/s':>10} {'vs 50 M goal':>13}")
+    for part, name, rate in rows:
+        print(f"{part:<13} {name:<24} {rate / 1e6:>10.1f} {rate / GOAL:>12.2f}x")
+
+
+if __name__ == "__main__":
+    main()
