@@ -30,7 +30,8 @@ class _Collector:
     def pytest_runtest_logreport(self, report: Any) -> None:
         nodeid: str = report.nodeid
         suite = nodeid.split("/")[1] if nodeid.startswith("suites/") else nodeid.split("::")[0]
-        board = nodeid.rsplit("[", 1)[1].rstrip("]").split("-", 0)[0] if "[" in nodeid else "-"
+        props = dict(getattr(report, "user_properties", []) or [])
+        board = str(props.get("board", "-"))
         key = (suite, board)
         if report.when == "call":
             self.outcomes[key][report.outcome] += 1
@@ -67,7 +68,8 @@ def run(
     pytest_args: tuple[str, ...],
 ) -> None:
     """Run the regression suites (default: every simulated board) and write Allure results."""
-    args = [str(SUITES), "-q", f"--alluredir={alluredir}", "--backend", backend]
+    args = [str(SUITES), "-q", f"--alluredir={alluredir}", "--clean-alluredir"]
+    args += ["--backend", backend]
     args += ["--rootdir", str(REPO), "-c", str(REPO / "pyproject.toml")]
     if workers not in ("0", "1"):
         args += ["-n", workers]

@@ -22,7 +22,7 @@ from harness.target.base import Target
 
 
 def boot_target(part: Part, options: OptionBytes, boot0_pin: bool) -> str:
-    """"flash", "system_memory", "sram" or an address, as the option bytes and pin select."""
+    """Where the part boots: flash, system_memory, sram, or an address (H7 BOOT_ADDx)."""
     if isinstance(options, G0OptionBytes):
         if options.boot_lock:
             return "flash"

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
-from harness.errors import ConfigError, FlashError, ProtectionError, TargetError
+from harness.errors import ConfigError, FlashError, TargetError
 from harness.flows.internal_flash import internal_flash
 from harness.flows.poll import wait_until
 from harness.parts import Part, all_parts
@@ -98,7 +98,8 @@ class OptionBytes:
 
     def encode(self, part: Part) -> dict[str, int]:
         """Register words: fields placed over `raw` (factory words where raw lacks one)."""
-        words = {reg.name: int(self.raw.get(reg.name, reg.factory)) for reg in part.option_registers}
+        regs = part.option_registers
+        words = {reg.name: int(self.raw.get(reg.name, reg.factory)) for reg in regs}
         for attr, (reg, name) in self.bindings().items():
             words[reg] = part.option_register(reg).field(name).put(words[reg], getattr(self, attr))
         return words
@@ -111,7 +112,7 @@ class OptionBytes:
                 f"{self.FAMILY.upper()} option bytes have no field {', '.join(unknown)}",
                 hint="fields: " + ", ".join(self.bindings()),
             )
-        return dataclasses.replace(self, **changes)
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
     def diff(self, other: OptionBytes) -> dict[str, tuple[int, int]]:
         """attribute -> (self value, other value) where they differ."""
@@ -308,13 +309,8 @@ def write_option_bytes(
         flash = internal_flash(target)
         if part.family == "g0":
             _launch_g0(target, flash, values, reattach=not irreversible)
-        elif irreversible:
-            try:
-                flash.write_options(values)
-            except ProtectionError:
-                pass  # the debug port closed as level 2 took effect: that is the success case
         else:
-            flash.write_options(values)
+            flash.write_options(values)  # H7: OPTSTART, wait, OPTCHANGEERR check
         if irreversible:
             return wanted  # level 2 closes the debug port: nothing more can be read back
         after = read_option_bytes(target)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 
 from harness.errors import ProtectionError, TargetError
@@ -107,10 +108,8 @@ class G0InternalFlash(InternalFlash):
         reading the option registers back once the part answers again.
         """
         self.unlock_options()
-        try:
+        with contextlib.suppress(TargetError):
             self.w(CR, self.r(CR) | CR_OBL_LAUNCH)
-        except TargetError:
-            pass
 
     def write_options(self, values: Mapping[str, int], *, launch: bool = True) -> None:
         self.unlock_options()

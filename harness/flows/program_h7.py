@@ -111,6 +111,16 @@ class H7InternalFlash(InternalFlash):
         return {reg.name: self.r(reg.offset) for reg in self.part.option_registers}
 
     def write_options(self, values: Mapping[str, int], *, launch: bool = True) -> None:
+        rdp = self.part.option_register("OPTSR").field("RDP")
+        level2 = launch and "OPTSR" in values and rdp.get(values["OPTSR"]) == 0xCC
+        try:
+            self._write_options(values, launch=launch)
+        except ProtectionError:
+            if not level2:
+                raise
+            # RDP level 2 took effect and closed the debug port: the expected end of the change.
+
+    def _write_options(self, values: Mapping[str, int], *, launch: bool) -> None:
         self._unlock_options()
         try:
             for name, value in values.items():

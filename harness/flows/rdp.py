@@ -124,9 +124,7 @@ def check_sane(target: Target, before: OptionBytes, after: OptionBytes) -> None:
             f"{target.name}: RDP still at level {after.rdp_level} after the regression",
             hint="the option change was refused or interrupted; power-cycle and retry",
         )
-    drift = {
-        k: v for k, v in before.diff(after).items() if not k.startswith(PROTECTION_FIELDS)
-    }
+    drift = {k: v for k, v in before.diff(after).items() if not k.startswith(PROTECTION_FIELDS)}
     if drift:
         detail = ", ".join(f"{k}: {a:#x} -> {b:#x}" for k, (a, b) in drift.items())
         raise FlashError(

@@ -68,9 +68,7 @@ def connect_under_reset(target: Target) -> ConnectResult:
         return ConnectResult(pid, core and target.is_halted(), pc)
 
 
-def restore_factory_option_bytes(
-    target: Target, *, safety: Safety | None = None
-) -> OptionBytes:
+def restore_factory_option_bytes(target: Target, *, safety: Safety | None = None) -> OptionBytes:
     """Every option byte back to the catalogue's factory value (RDP 0: erases the flash).
 
     PCROP areas the factory values do not have are removed first with the DMEP recipe, since

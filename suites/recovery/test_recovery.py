@@ -111,7 +111,7 @@ def test_pcrop_and_regression(
 
 @pytest.mark.sim_only
 @pytest.mark.irreversible
-def test_rdp_level_2_is_permanent(target: Target) -> None:
+def test_rdp_level_2_is_permanent(target: Target, sim_board: Any) -> None:
     with pytest.raises(SafetyError):
         set_rdp(target, 2)
     assert read_option_bytes(target).rdp_level == 0
@@ -119,7 +119,7 @@ def test_rdp_level_2_is_permanent(target: Target) -> None:
     for kind in (ResetKind.SYSTEM, ResetKind.POWER):
         with pytest.raises(ProtectionError, match="RDP level 2"):
             target.read32(target.part.idcode_addr)
-        target.sim.reset(kind, "test")
+        sim_board.reset(kind, "test")
     with pytest.raises(ProtectionError):
         set_rdp(target, 0)
     assert not recover(target).ok

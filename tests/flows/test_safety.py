@@ -35,8 +35,14 @@ def real(make_target: Callable[..., Any]) -> Any:
         lambda t, s: restore_factory_option_bytes(t, safety=s),
         lambda t, s: recover(t, safety=s),
     ],
-    ids=["write_option_bytes", "set_rdp", "rdp_regression", "pcrop_regression",
-         "restore_factory", "recover"],  # fmt: skip
+    ids=[
+        "write_option_bytes",
+        "set_rdp",
+        "rdp_regression",
+        "pcrop_regression",
+        "restore_factory",
+        "recover",
+    ],
 )
 @pytest.mark.parametrize("safety", [None, Safety()], ids=["no-safety", "no-opt-in"])
 def test_real_board_refuses_destructive_flows(real: Any, flow: Any, safety: Any) -> None:
@@ -79,6 +85,7 @@ def test_safety_from_pytest_options() -> None:
         Config(**{"--allow-destructive": False, "--allow-irreversible": False})
     )
     assert none == Safety()
-    assert Safety.from_options(
-        Config(**{"--allow-destructive": False, "--allow-irreversible": True})
-    ) == EVERYTHING
+    assert (
+        Safety.from_options(Config(**{"--allow-destructive": False, "--allow-irreversible": True}))
+        == EVERYTHING
+    )
