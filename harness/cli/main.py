@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 
 import click
@@ -17,6 +18,8 @@ SUBCOMMANDS = {
     "an3155": ("harness.cli.an3155", "an3155"),
     "sim": ("harness.cli.sim", "sim"),
     "loader": ("harness.cli.loader", "loader"),
+    "options": ("harness.cli.target_cmds", "options"),
+    "recover": ("harness.cli.target_cmds", "recover"),
 }
 
 
@@ -45,7 +48,9 @@ def cli() -> None:
 
 def main() -> None:
     try:
-        cli(standalone_mode=False)
+        rc = cli(standalone_mode=False)
+        if isinstance(rc, int):
+            sys.exit(rc)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
@@ -59,3 +64,13 @@ def main() -> None:
         raise
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:  # a bug in the harness: say so plainly, keep the detail available
+        if os.environ.get("HIL_DEBUG"):
+            raise
+        click.secho(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "  -> this is a harness bug; rerun with HIL_DEBUG=1 for the traceback and report it",
+            fg="red",
+            err=True,
+        )
+        sys.exit(2)

@@ -293,10 +293,10 @@ class SystemControlSpace(RegisterBlock):
     def _dhcsr(self, access: Access) -> int:
         core = self.core
         value = self.dhcsr_ctrl | S_REGRDY
-        if core.halted:
-            value |= S_HALT | C_HALT  # C_HALT reads back 1 while halted (pyOCD relies on it)
         if core.lockup:
-            value |= S_LOCKUP
+            value |= S_LOCKUP  # locked up is not debug state: S_HALT stays clear
+        elif core.halted:
+            value |= S_HALT | C_HALT  # C_HALT reads back 1 while halted (pyOCD relies on it)
         if self.reset_seen:
             value |= S_RESET_ST
             if access is Access.DEBUG:
@@ -401,8 +401,8 @@ class SystemControlSpace(RegisterBlock):
             return
         core = self.core
         if ctrl & C_HALT:
-            if not core.halted:
-                core.halt()
+            if not core.halted or core.lockup:
+                core.halt()  # also the way out of lockup into debug state (ARMv7-M C1.6.1)
         elif ctrl & C_STEP:
             if core.halted:
                 core.step()
