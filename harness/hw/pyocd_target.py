@@ -321,16 +321,16 @@ class PyOCDTarget(Target):
         try:
             if kind is ResetKind.SYSTEM:
                 if halt:
-                    self._t.reset_and_halt(rt.SW_SYSRESETREQ)
+                    self._t.reset_and_halt(rt.SYSTEM)
                 else:
-                    self._t.reset(rt.SW_SYSRESETREQ)
+                    self._t.reset(rt.SYSTEM)
             elif kind is ResetKind.PIN:
                 self.require(Capability.RESET_PIN)
                 if self.spec.pins.nrst == "probe":
                     if halt:
-                        self._t.reset_and_halt(rt.HW)
+                        self._t.reset_and_halt(rt.HARDWARE)
                     else:
-                        self._t.reset(rt.HW)
+                        self._t.reset(rt.HARDWARE)
                 else:
                     self.set_pin(Pin.NRST, False)
                     time.sleep(0.01)

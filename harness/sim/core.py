@@ -72,6 +72,12 @@ if TYPE_CHECKING:
     from harness.sim.board import SimBoard
 
 MAX_SLICE = 16_384  # instructions per emu_start at most (interrupt latency bound)
+# A load from the same peripheral address returning the same value this many times in a row,
+# with no peripheral write in between, is a polling loop: the slice ends early and its whole
+# budget is charged to the clock, so the polled state (BSY, WIP, TXE...) advances in virtual
+# time without emulating every iteration through a Python callback. Deterministic: it depends
+# only on the access sequence.
+POLL_REPEATS = 32
 PAGE = 0x400
 TRACE_DEPTH = 64
 # Unicorn has no Cortex-M0+ model; the M0 executes the same ARMv6-M instruction set.
@@ -149,9 +155,12 @@ class CortexM:
         self._trace_hook: Any = None
         self._in_emu = False
         self._stop: tuple[str, Any] | None = None  # why the current slice was stopped
+        self._poll_key: tuple[int, int] | None = None
+        self._poll_count = 0
         self._fault: _Fault | None = None  # fault to take at the end of the slice
         self._invalid_addr: int | None = None
         self._reset_pending: tuple[ResetKind, str] | None = None
+        self._held_in_reset = False  # reset while NRST is low: vector catch applies at release
         self._repairs: list[tuple[Device, int, bytes]] = []
         self._bp_hooks: dict[int, Any] = {}
         self._bp_skip: int | None = None
@@ -310,15 +319,26 @@ class CortexM:
         address = base + offset
         try:
             dev = self._bus_dev(address, size, False)
-            return dev.read(address - dev.base, size, Access.CPU)
+            value = dev.read(address - dev.base, size, Access.CPU)
         except HarnessError as exc:
             # Precise: stopping inside a read callback leaves PC on the load, not executed.
             self._request_fault(_bus_fault(self.pc_now(), address, exc, precise=True))
             uc.emu_stop()
             return 0
+        key = (address, value)
+        if key == self._poll_key:
+            self._poll_count += 1
+            if self._poll_count == POLL_REPEATS and self._stop is None:
+                # Stopping re-executes this load on resume: harmless, its value did not change.
+                self._stop = ("poll", None)
+                uc.emu_stop()
+        else:
+            self._poll_key, self._poll_count = key, 0
+        return value
 
     def _mmio_write(self, uc: Uc, offset: int, size: int, value: int, base: int) -> None:
         self._repair()
+        self._poll_key = None
         address = base + offset
         try:
             dev = self._bus_dev(address, size, True)
@@ -465,6 +485,8 @@ class CortexM:
         """Let `cycles` of virtual time pass, executing one instruction per cycle if running."""
         clock = self.board.clock
         end = clock.now + max(0, cycles)
+        if self._held_in_reset:
+            self._leave_reset()
         while clock.now < end:
             if self.halted:
                 clock.advance(end - clock.now)
@@ -625,14 +647,28 @@ class CortexM:
             self.halt_reason = HaltReason.BOOTROM
             self.board.enter_system_memory("reset")
             return
+        self._held_in_reset = not self.board.pins["NRST"]
         if self.scs.demcr & DEMCR_VC_CORERESET:
-            self.halted = True
-            self.halt_reason = HaltReason.VECTOR_CATCH
-            self.scs.dfsr |= DFSR_VCATCH
+            self._vector_catch()
         elif self.halted and self.halt_reason in (HaltReason.BOOTROM, HaltReason.LOCKUP):
             # Not halted by the debugger: the reset restarts the firmware.
             self.halted = False
             self.halt_reason = HaltReason.NONE
+
+    def _vector_catch(self) -> None:
+        self.halted = True
+        self.halt_reason = HaltReason.VECTOR_CATCH
+        self.scs.dfsr |= DFSR_VCATCH
+
+    def _leave_reset(self) -> None:
+        """NRST released: the core starts, halting first if DEMCR.VC_CORERESET asks for it.
+
+        A debugger sets the catch while it holds NRST low (pyOCD's STM32H7 connect sequence
+        does), so the catch is evaluated when the core leaves reset, as on silicon.
+        """
+        self._held_in_reset = False
+        if self.scs.demcr & DEMCR_VC_CORERESET and not self.halted:
+            self._vector_catch()
 
     def _on_board_reset(self, kind: ResetKind, cause: str) -> None:
         if self._in_emu:
@@ -701,6 +737,9 @@ class CortexM:
         if stop is None:
             return  # slice done; a WFI/WFE stop already slept until the next event
         what, arg = stop
+        if what == "poll":
+            self._poll_key = None
+            return  # a polling loop: the slice's time is charged, execution simply continues
         if what == "bootrom":
             self.halted = True
             self.halt_reason = HaltReason.BOOTROM

@@ -121,9 +121,12 @@ class Pacer:
         self.byte_time = bits / baud
         self.free_at = 0.0
 
-    def schedule(self, n: int) -> float:
-        """Queue n bytes; returns the wall-clock time at which the last one has arrived."""
-        start = max(time.perf_counter(), self.free_at)
+    def schedule(self, n: int, not_before: float | None = None) -> float:
+        """Queue n bytes; returns the wall-clock time at which the last one has arrived.
+
+        `not_before` is when the sender could start (default: now).
+        """
+        start = max(time.perf_counter() if not_before is None else not_before, self.free_at)
         self.free_at = start + n * self.byte_time
         return self.free_at
 

@@ -93,6 +93,7 @@ class SimSerial(serial.SerialBase):
         framing = Framing.of(self)
         self._pace_out = Pacer(self._baudrate, max(framing.bits, DEVICE_FRAMING.bits))
         self._pace_in = Pacer(self._baudrate, max(framing.bits, DEVICE_FRAMING.bits))
+        self._request_end: float | None = None
 
     def close(self) -> None:
         self.is_open = False
@@ -136,7 +137,9 @@ class SimSerial(serial.SerialBase):
             return
         data = transcode(self.faults.apply(data), DEVICE_FRAMING, Framing.of(self))
         if self.pace:
-            end = self._pace_in.schedule(len(data))
+            # The ROM answers as soon as the request's last byte is off the wire, whenever
+            # the host process gets round to reading: replies are timed from that instant.
+            end = self._pace_in.schedule(len(data), self._request_end)
             bt = self._pace_in.byte_time
             first = end - (len(data) - 1) * bt
             self._rx.extend((first + i * bt, b) for i, b in enumerate(data))
@@ -214,7 +217,9 @@ class SimSerial(serial.SerialBase):
         usart = self._check_open()
         raw = bytes(data)
         if self.pace:
-            Pacer.sleep_until(self._pace_out.schedule(len(raw)))
+            # Like a tty driver, write() returns once the bytes are queued; they reach the
+            # device at their wire time, which is where the reply's timing starts.
+            self._request_end = self._pace_out.schedule(len(raw))
         wire = transcode(self.faults.apply(raw), Framing.of(self), DEVICE_FRAMING)
         usart.host_write(wire)
         return len(raw)

@@ -1,0 +1,264 @@
+"""External flash of a simulated board: the inventory's `external_flash` entries made real.
+
+A board whose inventory entry lists `{chip, bus = "QUADSPI", bank, chips}` gets a QUADSPI
+controller with those NOR chips on it, wired to the RCC reset line (AHB3RSTR.QSPIRST), and its
+memory-mapped window on the bus, which the core maps (see CortexM window handling).
+
+Two things make a whole-device pass through a loader affordable in Python:
+- Status polling skips ahead. When a status-register read finds the chip busy, virtual time
+  jumps to the instant the chip is ready. Shortcut: the CPU's polling loop runs fewer
+  iterations than on silicon (a loader that counts iterations as a timeout sees fewer of
+  them); every status value it reads is still one the chip would have returned.
+- Dual-flash memory-mapped reads are served from an interleaved mirror of both chips (even
+  bytes from bank 1, odd from bank 2), refreshed only where a program or erase changed the
+  chips, so the core can alias it like any memory instead of calling Python per byte.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from harness.errors import ConfigError
+from harness.sim.bus import CpuMap
+from harness.sim.nor.chip import NorFlash, Transaction
+from harness.sim.nor.commands import Kind
+from harness.sim.quadspi import (
+    CCR,
+    CR_EN,
+    FMODE_MMAP,
+    LINES,
+    Quadspi,
+    QuadspiWindow,
+)
+
+if TYPE_CHECKING:
+    from harness.sim.board import SimBoard
+
+MIRROR_BLOCK = 0x10000  # dirty-tracking granule of the dual-flash mirror, in chip bytes
+# RCC register offset and bit of the QUADSPI reset line per family (RM0433, RM0410, RM0386).
+QSPI_RESET_LINE = {"h7": (0x7C, 14), "f7": (0x18, 1), "f4": (0x18, 1)}
+
+
+class SkippingQuadspi(Quadspi):
+    """QUADSPI whose status polls skip virtual time to the chip's ready instant."""
+
+    def __init__(self, name: str, base: int, chips: list[NorFlash], clock: Any) -> None:
+        self.clock = clock
+        self.dirty: set[tuple[int, int]] = set()  # (chip index, block) changed since mirroring
+        super().__init__(name, base, chips)
+        self.window = MirroringWindow(self)
+        self.mark_all_dirty()
+        self.reset()
+
+    def mark_all_dirty(self) -> None:
+        """Call after changing chip bytes behind the controller's back (test back-doors)."""
+        for i, chip in enumerate(self.chips):
+            self.dirty |= {(i, b) for b in range((len(chip.data) + MIRROR_BLOCK - 1)
+                                                 // MIRROR_BLOCK)}
+
+    def _close(self) -> None:
+        skip_to = 0.0
+        for t in getattr(self, "txs", []):
+            cmd = t.cmd
+            if cmd is None or t.deaf:
+                continue
+            index = self.chips.index(t.chip)
+            if cmd.kind is Kind.READ_REG and t.chip.busy:
+                skip_to = max(skip_to, t.chip.busy_until)
+            elif cmd.kind is Kind.CHIP_ERASE:
+                self.mark_all_dirty()
+            elif cmd.kind in (Kind.PROGRAM, Kind.ERASE) and t.address is not None:
+                size = cmd.size if cmd.kind is Kind.ERASE else t.chip.spec.page_size
+                start = (t.address % len(t.chip.data)) & ~(size - 1)
+                for block in range(start // MIRROR_BLOCK, (start + size - 1) // MIRROR_BLOCK + 1):
+                    self.dirty.add((index, block))
+        super()._close()
+        if skip_to:
+            clock = self.clock
+            due = int(skip_to * clock.hz) + 1
+            if due > clock.now:
+                clock.advance(due - clock.now)
+
+    def mmap_read(self, offset: int, length: int) -> bytes:
+        if self.window.mirrored and offset + length <= self.mapped_size:
+            mirror = self.window.mirror
+            return bytes(mirror[offset : offset + length])
+        return super().mmap_read(offset, length)
+
+
+class MirroringWindow(QuadspiWindow):
+    """The memory-mapped window; in dual-flash mode it exposes the interleaved mirror."""
+
+    ctrl: SkippingQuadspi
+
+    def __init__(self, ctrl: SkippingQuadspi) -> None:
+        super().__init__(ctrl)
+        self.mirror = bytearray()
+        self.mirrored = False
+        if len(ctrl.chips) == 2:
+            self.mirror = bytearray(b"\xff") * (2 * len(ctrl.chips[0].data))
+
+    @property
+    def cpu_map(self) -> CpuMap:  # type: ignore[override]
+        if self.mirrored:
+            return CpuMap.ROM
+        return CpuMap.ROM if self.direct_chip() is not None else CpuMap.MMIO
+
+    @property
+    def data(self) -> bytearray:
+        if self.mirrored:
+            return self.mirror
+        return super().data
+
+    def refresh(self) -> None:
+        was = getattr(self, "mirrored", False)
+        self.mirrored = self._dual_linear()
+        if self.mirrored:
+            self._update_mirror()
+        if was != self.mirrored:
+            self._direct = None
+            for listener in list(self.on_remap):
+                listener()
+            return
+        super().refresh()
+
+    def _dual_linear(self) -> bool:
+        ctrl = self.ctrl
+        if not self.mirror or not ctrl.dual or not ctrl.cr & CR_EN or ctrl.fmode != FMODE_MMAP:
+            return False
+        return all(_serves_linearly(ctrl, chip) for chip in ctrl.chips)
+
+    def _update_mirror(self) -> None:
+        ctrl = self.ctrl
+        a, b = ctrl.chips
+        for index, block in sorted(ctrl.dirty):
+            lo = block * MIRROR_BLOCK
+            hi = min(lo + MIRROR_BLOCK, len(a.data))
+            src = (a, b)[index].data
+            self.mirror[2 * lo + index : 2 * hi : 2] = src[lo:hi]
+        ctrl.dirty.clear()
+
+
+def _serves_linearly(ctrl: Quadspi, chip: NorFlash) -> bool:
+    """Would `chip` answer the mapped CCR with a plain linear read (same test as single mode)?"""
+    if chip.busy or chip.selected:
+        return False
+    ccr = ctrl.regs[CCR]
+    t = Transaction(chip)
+    before = len(chip.log)
+    imode = LINES[(ccr >> 8) & 3]
+    if imode:
+        t.instruction(ccr & 0xFF, imode)
+    if (ccr >> 10) & 3:
+        t.address_phase(0, ((ccr >> 12) & 3) + 1, LINES[(ccr >> 10) & 3])
+    if (ccr >> 14) & 3:
+        t.alternate(((ccr >> 16) & 3) + 1, LINES[(ccr >> 14) & 3])
+    t.dummy((ccr >> 18) & 0x1F)
+    del chip.log[before:]  # a probe, not traffic
+    return (
+        not t.deaf and t.cmd is not None and t.cmd.kind is Kind.READ
+        and t.address is not None and t.pre_data_cycles == t.expected_cycles
+        and LINES[(ccr >> 24) & 3] == t.data_lines
+    )
+
+
+class ExternalFlash:
+    """The external memories of one board, with back-doors for checks against the model."""
+
+    def __init__(self, board: SimBoard) -> None:
+        self.board = board
+        self.quadspi: SkippingQuadspi | None = None
+        specs = [e for e in board.spec.external_flash if e.bus.upper() == "QUADSPI"]
+        for other in board.spec.external_flash:
+            if other.bus.upper() != "QUADSPI":
+                raise ConfigError(
+                    f"board {board.name}: external flash on {other.bus} is not simulated",
+                    hint="the simulator models QUADSPI-attached NOR flash only",
+                )
+        if not specs:
+            return
+        if len(specs) > 1:
+            raise ConfigError(f"board {board.name}: more than one QUADSPI external_flash entry",
+                              hint="use one entry with chips = 2 for dual-flash mode")
+        spec = specs[0]
+        if spec.chips not in (1, 2) or (spec.chips == 1 and spec.bank != 1):
+            raise ConfigError(
+                f"board {board.name}: QUADSPI {spec.chip} x{spec.chips} on bank {spec.bank}",
+                hint="the simulator wires one chip on bank 1, or two chips (dual-flash mode)",
+            )
+        clock = board.clock
+        chips = [NorFlash(spec.chip, lambda: clock.now / clock.hz) for _ in range(spec.chips)]
+        try:
+            base = board.part.peripheral("QUADSPI")
+        except Exception as exc:
+            raise ConfigError(f"board {board.name}: part {board.part.name} has no QUADSPI",
+                              hint="add QUADSPI to the part's peripherals") from exc
+        self.quadspi = SkippingQuadspi("QUADSPI", base, chips, clock)
+        board.bus.attach(self.quadspi)
+        board.bus.attach(self.quadspi.window)
+
+    @property
+    def window_base(self) -> int:
+        return self.quadspi.window.base if self.quadspi else 0
+
+    @property
+    def size(self) -> int:
+        if self.quadspi is None:
+            return 0
+        return sum(len(c.data) for c in self.quadspi.chips)
+
+    def wire_reset(self, rcc: Any) -> None:
+        """Connect RCC AHB3RSTR.QSPIRST to the controller's reset."""
+        line = QSPI_RESET_LINE.get(self.board.part.family)
+        if self.quadspi is None or line is None or not hasattr(rcc, "on_reset_line"):
+            return
+        rcc.on_reset_line(line[0], line[1], self.quadspi.reset)
+
+    # -- back-doors: the model's own view of the device, as the CPU window would show it -----
+    def read(self, offset: int, length: int) -> bytes:
+        """Device bytes at `offset` (dual flash interleaved), straight from the cells."""
+        q = self._q()
+        if len(q.chips) == 1:
+            return bytes(q.chips[0].data[offset : offset + length])
+        out = bytearray(length)
+        for lane, (start, count, chip) in _lanes(offset, length, q.chips):
+            out[lane::2] = chip.data[start : start + count]
+        return bytes(out)
+
+    def write(self, offset: int, data: bytes) -> None:
+        """Set device bytes directly (no erase needed): to lay a known pattern down fast."""
+        q = self._q()
+        if len(q.chips) == 1:
+            q.chips[0].data[offset : offset + len(data)] = data
+        else:
+            for lane, (start, count, chip) in _lanes(offset, len(data), q.chips):
+                chip.data[start : start + count] = data[lane::2]
+        q.mark_all_dirty()
+        q.window.refresh()
+
+    def _q(self) -> SkippingQuadspi:
+        if self.quadspi is None:
+            raise ConfigError(f"board {self.board.name} has no external flash",
+                              hint="add external_flash to its inventory entry")
+        return self.quadspi
+
+
+def _lanes(
+    offset: int, length: int, chips: list[NorFlash]
+) -> list[tuple[int, tuple[int, int, NorFlash]]]:
+    """Dual flash: for each lane (0, 1) of a device span, (chip start, byte count, chip).
+
+    Device byte o lives in chip o & 1 at index o >> 1 (RM0433 dual-flash mode).
+    """
+    out = []
+    for lane in (0, 1):
+        count = (length - lane + 1) // 2
+        if count <= 0:
+            continue
+        device = offset + lane
+        out.append((lane, (device >> 1, count, chips[device & 1])))
+    return out
+
+
+def attach_external_flash(board: SimBoard) -> ExternalFlash:
+    return ExternalFlash(board)
