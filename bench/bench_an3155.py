@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,7 +26,6 @@ from harness.an3155 import Bootloader, read_image, write_image
 from harness.an3155.peers import stm32flash_cmd, stm32loader_available, stm32loader_cmd
 from harness.sim.board import SimBoard
 from harness.sim.serial_link import open_sim_port
-from harness.sim.serve import PtyServer, run_in_thread
 
 BAUD = 115200
 WIRE_BPS = BAUD / 11
@@ -70,10 +70,28 @@ def main() -> None:
     _line("ours (sim:// paced)", "write", size, _timed(lambda: write_image(bl, 0x08000000, image)))
     port.close()
 
-    server = PtyServer(board, pace=True, baudrate=BAUD)
-    stop = run_in_thread(server)
+    # The pty server runs as its own process (`hil sim serve`), as it would for a user.
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from harness.cli.main import main; main()",
+            "sim",
+            "serve",
+            "--board",
+            "nucleo-g071rb",
+            "--pty",
+            "--pace",
+            "--baud",
+            str(BAUD),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None
+    path = server.stdout.readline().strip()
     try:
-        tty = serial.Serial(server.path, BAUD, timeout=0.5)  # a pty carries no parity
+        tty = serial.Serial(path, BAUD, timeout=0.5)  # a pty carries no parity
         bl = Bootloader(tty)
         bl.sync()
         bl.identify()
@@ -85,7 +103,6 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             out, img = Path(tmp) / "out.bin", Path(tmp) / "img.bin"
             img.write_bytes(image)
-            path = server.path
             base = _timed(lambda: _run(stm32flash_cmd(path)))
             t = _timed(
                 lambda: _run(stm32flash_cmd(path, "-r", str(out), "-S", f"0x08000000:{size}"))
@@ -106,7 +123,8 @@ def main() -> None:
                 t = _timed(lambda: _run(loader("-w", str(img))))
                 _line("stm32loader 0.7.1 (pty paced)", "write", size, t - base)
     finally:
-        stop()
+        server.terminate()
+        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -61,4 +61,21 @@ void uart_putc(char c);
 void uart_puts(const char *s);
 void uart_hex(uint32_t v);
 void uart_dec(uint32_t v);
+
+/* Bootloader entry and SWD pins (jump.c, swd_off.c). */
+#if defined(PART_G071)
+#define RCC_APBENR2 REG(RCC_BASE + 0x40)
+#define RCC_APBENR2_SYSCFGEN (1u << 0)
+#define SYSCFG_CFGR1 REG(0x40010000u) /* MEM_MODE [1:0]: 01 = system memory at 0 */
+#define SYSMEM_BASE 0x1FFF0000u
+#define BOOTLOADER_VECTORS 0x1FFF0000u /* AN2606: G07x bootloader vector table */
+#define GPIOA_ODR REG(0x50000014u)
+#else
+#define SYSMEM_BASE 0x1FF00000u
+#define BOOTLOADER_VECTORS 0x1FF09800u /* AN2606: the documented H74x/H75x jump entry */
+#define GPIOA_ODR REG(0x58020014u)
+#endif
+#define UART_RDR REG(UART_BASE + 0x24)
+#define NVIC_ICER(n) REG(0xE000E180u + 4u * (n))
+#define NVIC_ICPR(n) REG(0xE000E280u + 4u * (n))
 #endif

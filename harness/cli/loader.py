@@ -70,3 +70,27 @@ def info(paths: tuple[str, ...]) -> None:
             click.secho(f"error: {exc}", fg="red", err=True)
     if failed:
         raise SystemExit(2)
+
+
+@loader.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--board", "board_name", required=True, help="board from the inventory")
+@click.option("--inventory", default=None,
+              help="board inventory TOML (default: fixtures/boards.toml)")
+@click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False),
+              help="write one record per check (loader, check, passed, detail)")
+@click.option("--no-reinit", is_flag=True,
+              help="do not reload + Init before each operation (finds order-dependent loaders)")
+@click.option("--full", is_flag=True, help="write the whole device, not a sample")
+def validate(
+    paths: tuple[str, ...],
+    board_name: str,
+    inventory: str | None,
+    json_path: str | None,
+    no_reinit: bool,
+    full: bool,
+) -> None:
+    """Validate each loader PATH on BOARD: exit 0 all passed, 1 a check failed, 2 no verdict."""
+    from harness.cli.loader_validate import run_validate
+
+    raise SystemExit(run_validate(paths, board_name, inventory, json_path, not no_reinit, full))

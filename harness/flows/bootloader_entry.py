@@ -8,7 +8,14 @@ table at BOOT_ADD0 << 16 (BOOT pin low) or BOOT_ADD1 << 16 (pin high).
 
 from __future__ import annotations
 
-from harness.errors import ConfigError
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.an3155 import ACK, NACK, Bootloader
+from harness.an3155.framing import SYNC
+from harness.errors import ConfigError, HarnessError, TargetError
 from harness.flows.option_bytes import (
     G0OptionBytes,
     H7OptionBytes,
@@ -16,9 +23,10 @@ from harness.flows.option_bytes import (
     read_option_bytes,
     write_option_bytes,
 )
-from harness.flows.safety import Safety
+from harness.flows.safety import Safety, option_bytes_guard
 from harness.parts import Part
-from harness.target.base import Target
+from harness.report import attach_text, step
+from harness.target.base import Capability, Pin, ResetKind, Target
 
 
 def boot_target(part: Part, options: OptionBytes, boot0_pin: bool) -> str:
@@ -63,3 +71,178 @@ def boot_from_option_bytes(
         address = part.flash.base if source == "flash" else part.system_memory[0].base
         changes = {"boot_add0": address >> 16, "boot_add1": address >> 16}
     return write_option_bytes(target, changes, safety=safety)
+
+
+# -- entering the bootloader ---------------------------------------------------------------------
+METHODS = ("pin", "jump", "option_bytes")
+SYNC_BUDGET_S = 0.5  # per 0x7F, as stm32flash waits
+SYNC_ATTEMPTS = 3
+JUMP_SETTLE_S = 0.05  # the application's time to see the trigger, answer and jump
+
+
+class BootloaderEntryError(TargetError):
+    """The bootloader did not answer after an entry attempt (silent, or not the expected part)."""
+
+
+@dataclass
+class BootloaderSession:
+    """A part sitting in its system bootloader, reached by `method`, and how it got there."""
+
+    method: str
+    bootloader: Bootloader
+    changed: list[str] = field(default_factory=list)  # what the flow changed (restored on exit)
+
+    @property
+    def port(self) -> Any:
+        return self.bootloader.port
+
+
+@contextlib.contextmanager
+def enter_bootloader(
+    target: Target,
+    method: str = "pin",
+    *,
+    safety: Safety | None = None,
+    trigger: bytes = b"B",
+) -> Iterator[BootloaderSession]:
+    """Bring the part into its system bootloader, prove it answers, and undo the changes on exit.
+
+    `pin`: BOOT0 high + NRST reset (needs the `boot0` capability; G0 parts whose nBOOT_SEL=1
+    ignore the pin first get nBOOT_SEL=0). `jump`: the running application is sent `trigger`
+    on the board UART and jumps to system memory itself. `option_bytes`: G0 nBOOT_SEL=1,
+    nBOOT0=0 (and nBOOT1=1); H7 BOOT_ADD0=0x1FF0. Option-byte changes are destructive on real
+    boards (`safety` must allow them) and are restored through the option-byte guard.
+
+    The bootloader must answer 0x7F with ACK and report the part's PID; otherwise
+    `BootloaderEntryError` says what happened. On exit BOOT0 goes low, option bytes are put
+    back and the part is reset, so it runs its application again.
+    """
+    if method not in METHODS:
+        raise ConfigError(f"bootloader entry method {method!r}", hint="use " + ", ".join(METHODS))
+    target.require(Capability.UART)
+    if method == "pin":
+        target.require(Capability.BOOT0)
+    with step(f"enter the bootloader of {target.name} ({method})"), contextlib.ExitStack() as undo:
+        changed: list[str] = []
+        undo.callback(_leave, target)
+        if method in ("pin", "option_bytes") and _option_change(target, method):
+            undo.enter_context(option_bytes_guard(target, safety=safety))
+            changed.append("option bytes")
+        if method == "pin":
+            _pin_entry(target, safety, undo, changed)
+        elif method == "option_bytes":
+            _option_entry(target, safety)
+        port = target.open_uart()
+        undo.callback(port.close)
+        if method == "jump":
+            _jump_entry(target, port, trigger)
+        bootloader = _verify(target, port, method)
+        yield BootloaderSession(method, bootloader, changed)
+
+
+def _option_change(target: Target, method: str) -> bool:
+    """Whether reaching the bootloader by `method` needs an option-byte change."""
+    if method == "option_bytes":
+        return True
+    options = read_option_bytes(target)
+    return isinstance(options, G0OptionBytes) and bool(options.n_boot_sel)
+
+
+def _pin_entry(
+    target: Target, safety: Safety | None, undo: contextlib.ExitStack, changed: list[str]
+) -> None:
+    options = read_option_bytes(target)
+    if isinstance(options, G0OptionBytes) and options.n_boot_sel:
+        with step("nBOOT_SEL=0: hand boot selection to the BOOT0 pin"):
+            write_option_bytes(target, {"n_boot_sel": 0}, safety=safety)
+    target.set_pin(Pin.BOOT0, True)
+    undo.callback(target.set_pin, Pin.BOOT0, False)
+    changed.append("BOOT0 pin")
+    target.reset(ResetKind.PIN)
+
+
+def _option_entry(target: Target, safety: Safety | None) -> None:
+    options = read_option_bytes(target)
+    if isinstance(options, G0OptionBytes):
+        changes = {"n_boot_sel": 1, "n_boot0": 0, "n_boot1": 1}
+    else:
+        changes = {"boot_add0": target.part.system_memory[0].base >> 16}
+    write_option_bytes(target, changes, safety=safety)
+    if target.has(Capability.BOOT0):
+        target.set_pin(Pin.BOOT0, False)  # H7: BOOT pin low selects BOOT_ADD0
+    target.reset(ResetKind.PIN)
+
+
+def _jump_entry(target: Target, port: Any, trigger: bytes) -> None:
+    with step(f"send the jump trigger {trigger!r} to the application"):
+        port.reset_input_buffer()
+        port.write(trigger)
+        target.delay(JUMP_SETTLE_S)
+        port.timeout = 0.01
+        chatter = bytes(port.read(4096))  # what the application said before it jumped
+        if chatter:
+            attach_text("application output before the jump", chatter.decode(errors="replace"))
+
+
+def _verify(target: Target, port: Any, method: str) -> Bootloader:
+    """0x7F must be answered with ACK, then Get ID must name the part."""
+    reply = b""
+    for _ in range(SYNC_ATTEMPTS):
+        port.reset_input_buffer()
+        port.write(bytes((SYNC,)))
+        port.timeout = SYNC_BUDGET_S
+        reply = bytes(port.read(1))
+        if reply:
+            break
+    if reply != bytes((ACK,)):
+        if not reply:
+            what = "no answer"
+        elif reply == bytes((NACK,)):
+            what = "NACK (the link was already synchronised by someone else)"
+        else:
+            what = f"0x{reply[0]:02X}"
+        raise BootloaderEntryError(
+            f"{target.name}: bootloader did not ACK 0x7F after entry by {method}: {what}"
+            + _diagnosis(target),
+            hint=_HINTS[method],
+        )
+    bootloader = Bootloader(port)
+    try:
+        info = bootloader.identify()
+    except HarnessError as exc:
+        raise BootloaderEntryError(
+            f"{target.name}: bootloader ACKed 0x7F but then failed: {exc.message}",
+            hint="check the line (8E1) and that nothing else talks on the port",
+        ) from exc
+    if info.id.pid != target.part.pid:
+        raise BootloaderEntryError(
+            f"{target.name}: the bootloader reports PID 0x{info.id.pid:03X}, expected "
+            f"0x{target.part.pid:03X} ({target.part.name})",
+            hint="the UART is wired to another board, or the inventory names the wrong part",
+        )
+    return bootloader
+
+
+def _diagnosis(target: Target) -> str:
+    """The simulator records why its ROM stayed silent after a jump; hardware cannot say."""
+    report = getattr(target.sim, "bootrom_entry_report", None)
+    return f" ({report.describe()})" if report is not None else ""
+
+
+_HINTS = {
+    "pin": "check that BOOT0 is wired and driven, the UART is the bootloader's, and (G0) "
+    "BOOT_LOCK=0 and nBOOT1=1",
+    "jump": "the application must re-enable interrupts, stop SysTick, clear the NVIC, (G0) "
+    "enable the SYSCFG clock before remapping system memory, and load MSP/PC from the "
+    "bootloader's vector table (H7: 0x1FF09800)",
+    "option_bytes": "check the option bytes as loaded (BOOT_LOCK, nBOOT1 on G0; BOOT_ADD0 on "
+    "H7) and that the UART is the bootloader's",
+}
+
+
+def _leave(target: Target) -> None:
+    """Back to the application: a reset once pins and option bytes are restored."""
+    try:
+        target.reset(ResetKind.PIN if target.has(Capability.RESET_PIN) else ResetKind.SYSTEM)
+    except HarnessError as exc:
+        attach_text("reset after leaving the bootloader failed", str(exc))

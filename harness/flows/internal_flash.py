@@ -15,6 +15,10 @@ from harness.target.base import Target
 
 Progress = Callable[[int, int], None]  # (done_bytes, total_bytes)
 
+# Part families whose FLASH register sequences these flows implement. Suites that program the
+# part's own flash or its option bytes mark themselves `family(*FLOW_FAMILIES)`.
+FLOW_FAMILIES = ("g0", "h7")
+
 
 class InternalFlash(ABC):
     """Family-specific register sequences behind one small API."""

@@ -16,6 +16,7 @@ from harness.flows.option_bytes import (
     RDP_LEVEL0,
     RDP_LEVEL1,
     RDP_LEVEL2,
+    G0OptionBytes,
     H7OptionBytes,
     OptionBytes,
     read_option_bytes,
@@ -103,10 +104,18 @@ def rdp_regression(target: Target, *, safety: Safety | None = None) -> Regressio
 def regression_changes(target: Target, before: OptionBytes) -> dict[str, int]:
     """The option change of a regression: RDP 0xAA, and on H7 no area where DMEP=1.
 
-    RM0433: a regression erases a PCROP area with DMEP=1 and removes it; writing that removal
-    in the same change makes the result the flow expects explicit (and verifiable).
+    RM0433: a regression erases a PCROP area with DMEP=1 and removes it (RM0444: likewise on G0
+    with PCROP_RDP=1); writing that removal in the same change makes the result the flow
+    expects explicit (and verifiable).
     """
     changes = {"rdp": RDP_LEVEL0}
+    if isinstance(before, G0OptionBytes) and before.pcrop_rdp:
+        # RM0444: with PCROP_RDP=1 the regression erases the PCROP zones; they are gone.
+        factory = G0OptionBytes.factory(target.part)
+        changes |= {
+            name: getattr(factory, name)
+            for name in ("pcrop1a_strt", "pcrop1a_end", "pcrop_rdp", "pcrop1b_strt", "pcrop1b_end")
+        }
     if isinstance(before, H7OptionBytes):
         for n in range(1, target.part.flash.banks + 1):
             if getattr(before, f"prar{n}_dmep"):

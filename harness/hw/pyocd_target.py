@@ -54,6 +54,41 @@ def _chain(exc: BaseException) -> str:
     return ": ".join(dict.fromkeys(parts))
 
 
+def _harness_cause(exc: BaseException) -> HarnessError | None:
+    """The harness error a simulated probe attached to a pyOCD exception (see NoAckError)."""
+    cur: BaseException | None = exc
+    for _ in range(8):
+        if cur is None:
+            break
+        cause = getattr(cur, "harness_error", None)
+        if isinstance(cause, HarnessError):
+            return cause
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
+def _silent_port(name: str, exc: BaseException) -> HarnessError | None:
+    """A debug port that stopped answering (no ACK), as a typed error.
+
+    A real probe only sees silence; the simulated one says why (RDP level 2, SWD pins taken
+    by the firmware), and that keeps its type.
+    """
+    exceptions, *_ = _pyocd()
+    if not isinstance(exc, exceptions.TransferError) or isinstance(
+        exc, exceptions.TransferFaultError
+    ):
+        return None
+    cause = _harness_cause(exc)
+    if cause is None:
+        return TargetError(
+            f"{name}: the debug port stopped answering (no ACK): {_chain(exc)}",
+            hint="check the probe cable and target power; RDP level 2 or firmware that "
+            "reassigns the SWD pins also silence it (try connect_mode 'under-reset')",
+        )
+    err_type = ProtectionError if isinstance(cause, ProtectionError) else TargetError
+    return err_type(f"{name}: {cause.message}", hint=cause.hint)
+
+
 def known_target_types() -> list[str]:
     from pyocd.target import TARGET
 
@@ -133,7 +168,9 @@ class PyOCDTarget(Target):
             self.session.open()
         except exceptions.Error as exc:
             text = _chain(exc)
-            err = ProtectionError if "RDP level 2" in text else TargetError
+            cause = _harness_cause(exc)
+            protected = isinstance(cause, ProtectionError) or "RDP level 2" in text
+            err = ProtectionError if protected else TargetError
             raise err(
                 f"{self.name}: pyOCD could not connect through {self.spec.probe}: {text}",
                 hint="check power, wiring and readout protection; try connect_mode "
@@ -189,6 +226,9 @@ class PyOCDTarget(Target):
 
     def _fault(self, exc: Exception, address: int, length: int, write: bool) -> HarnessError:
         exceptions, *_ = _pyocd()
+        silent = _silent_port(self.name, exc)
+        if silent is not None:
+            return silent
         if not isinstance(exc, exceptions.TransferFaultError):
             return TargetError(f"{self.name}: {_chain(exc)}")
         flash = self.part.flash
@@ -248,7 +288,9 @@ class PyOCDTarget(Target):
         try:
             return fn()
         except exceptions.Error as exc:
-            raise TargetError(f"{self.name}: {_chain(exc)}") from None
+            raise _silent_port(self.name, exc) or TargetError(
+                f"{self.name}: {_chain(exc)}"
+            ) from None
 
     def halt(self) -> None:
         self._core_call(self._t.halt)
@@ -263,6 +305,17 @@ class PyOCDTarget(Target):
         _, _, _, ptarget = _pyocd()
         return bool(self._core_call(self._t.get_state) == ptarget.State.HALTED)
 
+    def delay(self, seconds: float) -> None:
+        """Wall-clock time on a real probe; a probe with its own clock (`idle`) advances that.
+
+        The simulated probe keeps virtual time: sleeping on the host would let none pass.
+        """
+        idle = getattr(self.session.probe, "idle", None) if self.session is not None else None
+        if callable(idle):
+            idle(seconds)
+        else:
+            time.sleep(seconds)
+
     def wait_for_halt(self, timeout_s: float) -> HaltReason:
         deadline = time.monotonic() + timeout_s
         while not self.is_halted():
@@ -271,7 +324,7 @@ class PyOCDTarget(Target):
                     f"{self.name}: core still running after {timeout_s:g} s (wall clock)",
                     hint="the code under test may be stuck; halt it and inspect PC",
                 )
-            time.sleep(POLL_S)
+            self.delay(POLL_S)
         return self._halt_reason()
 
     def _halt_reason(self) -> HaltReason:
@@ -333,14 +386,16 @@ class PyOCDTarget(Target):
                         self._t.reset(rt.HARDWARE)
                 else:
                     self.set_pin(Pin.NRST, False)
-                    time.sleep(0.01)
+                    self.delay(0.01)
                     self.set_pin(Pin.NRST, True)
                     if halt:
                         self._t.halt()
             else:
                 raise CapabilityError(Capability.POWER_CYCLE.value, self.name)
         except exceptions.Error as exc:
-            raise TargetError(f"{self.name}: {kind.value} reset failed: {_chain(exc)}") from None
+            raise _silent_port(self.name, exc) or TargetError(
+                f"{self.name}: {kind.value} reset failed: {_chain(exc)}"
+            ) from None
 
     def _line_pins(self) -> SerialLinePins:
         if self._pins is None:

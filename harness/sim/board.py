@@ -11,10 +11,10 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from harness.errors import ConfigError, ProtectionError
+from harness.errors import ConfigError, ProtectionError, TargetError
 from harness.inventory import BoardSpec
 from harness.parts import Part, get_part
-from harness.sim import boot
+from harness.sim import boot, bootrom_entry
 from harness.sim.bus import Access, Alias, Bus, Device, Memory
 from harness.sim.clock import Clock
 from harness.sim.faults import FaultInjector, FaultKind
@@ -25,6 +25,7 @@ from harness.target.base import ResetKind
 
 if TYPE_CHECKING:
     from harness.sim.boot import BootDecision
+    from harness.sim.bootrom_entry import EntryReport
 
 DEFAULT_HZ = 64_000_000  # virtual core clock: one instruction = one cycle
 DEBUG_ACCESS_US = 1.0  # virtual time one debug-port transaction takes
@@ -33,6 +34,7 @@ DEBUG_ACCESS_US = 1.0  # virtual time one debug-port transaction takes
 CONTROLLERS = {
     "g0": "harness.sim.flash_g0:G0FlashController",
     "h7": "harness.sim.flash_h7:H7FlashController",
+    "basic": "harness.sim.flash_basic:BasicFlashController",
 }
 
 
@@ -83,6 +85,8 @@ class SimBoard:
             if region.contains(part.bootloader.id_addr):
                 sysmem.data[part.bootloader.id_addr - region.base] = part.bootloader.id_byte
             self._write_bootrom_vectors(sysmem)
+        self.bootrom_entry_report: EntryReport | None = None  # last jump into system memory
+        bootrom_entry.install(self)
         if part.otp is not None:
             self.bus.attach(Memory("OTP", part.otp.base, part.otp.size, fill=0xFF, volatile=False))
         if part.engi is not None:
@@ -99,10 +103,17 @@ class SimBoard:
         self._remap: Device | None = None  # G0 SYSCFG MEM_MODE override of the boot alias
         if part.boot_alias:
             self.bus.attach(Alias("BOOT_ALIAS", 0x00000000, part.flash.size, self._alias_target))
+        from harness.sim.external import attach_external_flash
+
+        self.external = attach_external_flash(self)  # inventory external_flash (QUADSPI)
         self.core: Any = None
         self.bootrom: Any = None
         self.in_bootrom = False
         self._make_core()
+        if "RCC" in part.peripherals:
+            rcc = self.bus.find(part.peripherals["RCC"])
+            if rcc is not None:
+                self.external.wire_reset(rcc)
         self._make_bootrom()
 
     @classmethod
@@ -158,6 +169,8 @@ class SimBoard:
         """The system-memory ROM; it takes the USART whenever the part boots into it."""
         from harness.sim.bootrom import Bootrom
 
+        if self.part.flash_controller == "basic":
+            return  # parts simulated for external loaders only: no bootloader model
         self.bootrom = Bootrom(self)
         if self.boot_decision.source is boot.BootSource.SYSTEM:
             self.enter_system_memory("boot selection at power-on")
@@ -182,6 +195,16 @@ class SimBoard:
             raise ProtectionError(
                 f"{self.name}: debug port disabled (RDP level 2)",
                 hint="level 2 is permanent; the board can only be used through its firmware",
+            )
+        gpioa = self.bus.find(self.part.peripherals.get("GPIOA", 0))
+        swd_problem = getattr(gpioa, "swd_problem", None)
+        problem = swd_problem() if swd_problem is not None else None
+        if problem is not None and self.pins["NRST"]:
+            raise TargetError(
+                f"{self.name}: debug port not answering: the firmware reconfigured the SWD "
+                f"pins ({problem})",
+                hint="connect under reset (harness.flows.recover.connect_under_reset): with "
+                "NRST held the firmware never runs and the pins stay SWD",
             )
 
     # -- resets ------------------------------------------------------------------------
@@ -230,6 +253,8 @@ class SimBoard:
         so the bootrom can apply entry rules.
         """
         self.in_bootrom = True
+        if not bootrom_entry.admit(self, how):
+            return  # the ROM stays silent (or never ran): bootrom_entry_report says why
         if self.bootrom is not None:
             self.bootrom.activate(how)
 

@@ -228,9 +228,7 @@ class H7Routines(FlashRoutines):
         return not self.rd(self._bank_off(bank) + H7_SR) & H7_SR_ERRORS
 
     def _poll(self, bank: int, us: float) -> Wait:
-        return (
-            yield from self.wait_clear(self._bank_off(bank) + H7_SR, H7_SR_BUSY, max(1.0, us))
-        )
+        return (yield from self.wait_clear(self._bank_off(bank) + H7_SR, H7_SR_BUSY, max(1.0, us)))
 
     def program(self, address: int, data: bytes) -> Wait:
         geo = self.part.flash

@@ -42,7 +42,7 @@ from harness.sim import exceptions
 from harness.sim.boot import BootSource
 from harness.sim.bus import Access, Alias, CpuMap, Device, Memory
 from harness.sim.fpb import Dwt, Fpb
-from harness.sim.rcc import PlainRegisters, Pwr, Rcc
+from harness.sim.rcc import PlainRegisters, Pwr, Rcc, system_block
 from harness.sim.scs import (
     BUSFAULT,
     CFSR_BFARVALID,
@@ -195,7 +195,7 @@ class CortexM:
             elif name == "PWR":
                 devices.append(Pwr(base, part.family))
             elif name.startswith(("GPIO", "SYSCFG")):
-                devices.append(PlainRegisters(name, base))
+                devices.append(system_block(board, name, base) or PlainRegisters(name, base))
         for dev in devices:
             if board.bus.find(dev.base) is None and board.bus.find(dev.end - 1) is None:
                 board.bus.attach(dev)
@@ -217,6 +217,9 @@ class CortexM:
         for dev in self.board.bus.devices:
             if isinstance(dev, Alias):
                 continue  # mapped by _sync_alias, follows the boot selection
+            if hasattr(dev, "on_remap"):
+                self._watch_window(dev)  # memory-mapped window: follows the controller's mode
+                continue
             data = getattr(dev, "data", None)
             if dev.cpu_map is CpuMap.MMIO or not isinstance(data, bytearray) or dev.size % PAGE:
                 lo, hi = dev.base & ~(PAGE - 1), (dev.end + PAGE - 1) & ~(PAGE - 1)
@@ -233,6 +236,57 @@ class CortexM:
                 uc.mmio_map(
                     alias, 0x02000000, self._bitband_read, region, self._bitband_write, region
                 )
+
+    # -- memory-mapped windows of external-memory controllers (QUADSPI) -------------------
+    def _watch_window(self, window: Any) -> None:
+        """Map a window whose nature changes with its controller's mode, and follow it.
+
+        While the controller serves plain linear reads the window exposes a `data` buffer
+        (cpu_map ROM) that is aliased read/execute-only; otherwise every access goes through
+        the window's `read`/`write` callbacks. A change requested while the core runs (a CCR
+        or CR write from the CPU) stops the slice and is applied before the next one.
+        """
+        if not hasattr(self, "_windows"):
+            self._windows: dict[int, tuple[Any, list[tuple[int, int]]]] = {}
+            self._windows_dirty: set[int] = set()
+            self._window_ptrs: dict[int, tuple[Any, int]] = {}
+        self._windows[id(window)] = (window, [])
+        self._map_window(window)
+        window.on_remap.append(lambda w=window: self._window_changed(w))
+
+    def _window_changed(self, window: Any) -> None:
+        if self._in_emu:
+            self._windows_dirty.add(id(window))
+            self.uc.emu_stop()
+            return
+        self._map_window(window)
+
+    def _sync_windows(self) -> None:
+        for key in list(getattr(self, "_windows_dirty", ())):
+            self._windows_dirty.discard(key)
+            self._map_window(self._windows[key][0])
+
+    def _map_window(self, window: Any) -> None:
+        uc = self.uc
+        _, spans = self._windows[id(window)]
+        for lo, size in spans:
+            uc.mem_unmap(lo, size)
+        spans.clear()
+        base, end = window.base, window.end
+        if window.cpu_map is CpuMap.ROM:
+            data = window.data
+            cached = self._window_ptrs.get(id(data))
+            if cached is None or cached[0] is not data:
+                cached = (data, self._buffer_ptr(data))
+                self._window_ptrs[id(data)] = cached
+            size = min(len(data), window.size) & ~(PAGE - 1)
+            uc.mem_map_ptr(base, size, UC_PROT_READ | UC_PROT_EXEC, cached[1])
+            spans.append((base, size))
+            base += size
+        if base < end:
+            uc.mmio_map(base, end - base, self._mmio_read, base, self._mmio_write, base)
+            spans.append((base, end - base))
+        uc.ctl_remove_cache(window.base, window.end)
 
     def _map_memory(
         self, dev: Device, base: int, size: int, data: bytearray, shown: Device | None = None
@@ -843,6 +897,7 @@ class CortexM:
 
     def _sync(self) -> None:
         self._sync_alias()
+        self._sync_windows()
         self._sync_flash_guard()
         if self._bp_dirty:
             self._sync_breakpoints()

@@ -19,17 +19,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import ConfigError
-from harness.sim.bus import CpuMap
+from harness.sim.bus import Access, CpuMap
 from harness.sim.nor.chip import NorFlash, Transaction
 from harness.sim.nor.commands import Kind
 from harness.sim.quadspi import (
     CCR,
+    CR,
+    CR_ABORT,
     CR_EN,
     FMODE_MMAP,
     LINES,
+    SR_TCF,
     Quadspi,
     QuadspiWindow,
 )
+from harness.sim.rcc import PlainRegisters
 
 if TYPE_CHECKING:
     from harness.sim.board import SimBoard
@@ -42,6 +46,8 @@ QSPI_RESET_LINE = {"h7": (0x7C, 14), "f7": (0x18, 1), "f4": (0x18, 1)}
 class SkippingQuadspi(Quadspi):
     """QUADSPI whose status polls skip virtual time to the chip's ready instant."""
 
+    window: MirroringWindow  # type: ignore[assignment]
+
     def __init__(self, name: str, base: int, chips: list[NorFlash], clock: Any) -> None:
         self.clock = clock
         self.dirty: set[tuple[int, int]] = set()  # (chip index, block) changed since mirroring
@@ -49,6 +55,12 @@ class SkippingQuadspi(Quadspi):
         self.window = MirroringWindow(self)
         self.mark_all_dirty()
         self.reset()
+
+    def write_reg(self, offset: int, value: int, access: Access) -> None:
+        super().write_reg(offset, value, access)
+        if offset == CR and value & CR_ABORT:
+            # RM0433 23.5.3: TCF is also set when a transfer is aborted.
+            self.sr |= SR_TCF
 
     def mark_all_dirty(self) -> None:
         """Call after changing chip bytes behind the controller's back (test back-doors)."""
@@ -168,6 +180,8 @@ class ExternalFlash:
     def __init__(self, board: SimBoard) -> None:
         self.board = board
         self.quadspi: SkippingQuadspi | None = None
+        for name, base in dict(board.part.extra.get("inert_registers", {})).items():
+            board.bus.attach(PlainRegisters(name, int(base)))
         specs = [e for e in board.spec.external_flash if e.bus.upper() == "QUADSPI"]
         for other in board.spec.external_flash:
             if other.bus.upper() != "QUADSPI":

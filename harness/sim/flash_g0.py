@@ -553,9 +553,15 @@ class G0FlashController(RegisterBlock):
         new_rdp = self._optr.field("RDP").get(new["OPTR"])
         extra_us = 0.0
         if self.rdp_level() == 1 and new_rdp == RDP_LEVEL0:
+            erase_pcrop = bool(self._option("PCROP1AER", "PCROP_RDP"))
             if not self._regression_erase():
                 return
             extra_us = self.part.timing_us["mass_erase"]
+            if erase_pcrop:
+                # The erased PCROP zones are gone: their option bytes return to "no area".
+                for name in ("PCROP1ASR", "PCROP1AER", "PCROP1BSR", "PCROP1BER"):
+                    if name in new:
+                        new[name] = self.part.option_register(name).factory
         kind = self.board.faults.on_option_change(self.board.clock.now)
         self._nv_options = new
         if kind is not None:

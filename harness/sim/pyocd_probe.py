@@ -116,6 +116,27 @@ class _Fault(Exception):
         super().__init__(str(cause))
 
 
+class _NoAck(Exception):
+    """The SW-DP did not answer at all: no ACK on the wire, so no sticky flag either."""
+
+    def __init__(self, cause: HarnessError) -> None:
+        self.cause = cause
+        super().__init__(str(cause))
+
+
+class NoAckError(exceptions.TransferError):
+    """pyOCD's "no ACK" transfer error, as a CMSIS-DAP probe reports it.
+
+    A real probe cannot tell why the target went silent; the simulator can, and keeps the
+    harness error (`harness_error`) so that `PyOCDTarget` raises it with its proper type
+    (a `ProtectionError` for RDP level 2) instead of a bare "communication failure".
+    """
+
+    def __init__(self, message: str, harness_error: HarnessError) -> None:
+        super().__init__(message)
+        self.harness_error = harness_error
+
+
 def _id_registers(part: int, cls: int) -> dict[int, int]:
     """PIDR0-7 and CIDR0-3 of an ARM CoreSight component, offset -> value."""
     cont, ident = ARM_JEP106
@@ -180,10 +201,15 @@ class SimDap:
         self.tar = 0
 
     def _check_debug_port(self) -> None:
+        """A disabled debug port (RDP level 2, SWD pins taken by firmware) does not answer.
+
+        That is a missing ACK, not a FAULT: nothing reaches the DP, so no sticky flag is set
+        and pyOCD does not try to clear one (which would fail again, forever).
+        """
         try:
             self.board.check_debug()
         except HarnessError as exc:
-            raise _Fault(exc) from None
+            raise _NoAck(exc) from None
 
     def read_dp(self, addr: int) -> int:
         self._check_debug_port()
@@ -323,6 +349,10 @@ class SimDap:
         """One wire transaction's worth of virtual time; a running core executes meanwhile."""
         self.board.run(CYCLES_PER_TRANSFER)
 
+    def idle(self, seconds: float) -> None:
+        """The wire is idle for `seconds` of target time (see `SimProbe.idle`)."""
+        self.board.run(max(1, int(seconds * self.board.clock.hz)))
+
 
 def _fault(err: _Fault) -> exceptions.TransferFaultError:
     return exceptions.TransferFaultError(f"simulated probe: {err}", fault_address=err.address)
@@ -356,8 +386,22 @@ class SimProbe(DebugProbe):
 
     @classmethod
     def get_probe_with_id(cls, unique_id: str, is_explicit: bool = False) -> DebugProbe | None:
+        """The probe of sim board `unique_id`.
+
+        With an explicit `sim:` prefix an unknown name is an error listing the boards: a
+        simulated board cannot be plugged in later, so waiting for it (what pyOCD does for a
+        USB probe that is absent) would never end.
+        """
         name = _board_name(unique_id)
-        return cls(name) if name in _sim_board_names() else None
+        names = _sim_board_names()
+        if name in names:
+            return cls(name)
+        if is_explicit:
+            raise exceptions.ProbeError(
+                f"no simulated board {name!r}; simulated boards: {', '.join(names) or 'none'} "
+                "(add one to the inventory, fixtures/boards.toml or $HIL_INVENTORY)"
+            )
+        return None
 
     def __init__(self, board_name: str) -> None:
         super().__init__()
@@ -467,6 +511,17 @@ class SimProbe(DebugProbe):
     def is_reset_asserted(self) -> bool:
         return not self.board.pins["NRST"]
 
+    # -- time -----------------------------------------------------------------------------
+    def idle(self, seconds: float) -> None:
+        """Let `seconds` of target time pass with no transfers.
+
+        The board's time is virtual: a host that sleeps between transfers would see no progress
+        (a flash erase would never finish). `PyOCDTarget.delay` calls this instead of sleeping
+        when the session's probe has it, so waits are paced in target time, deterministically.
+        """
+        with self._mutex:
+            self.dap.idle(seconds)
+
     # -- DAP access -----------------------------------------------------------------------
     def _call(self, fn: Callable[[], int | None]) -> int:
         with self._mutex:
@@ -475,6 +530,12 @@ class SimProbe(DebugProbe):
                 return fn() or 0
             except _Fault as err:
                 raise _fault(err) from None
+            except _NoAck as err:
+                raise NoAckError(
+                    f"SWD communication failure (No ACK) from simulated {self._board_name}: "
+                    f"{err.cause.message}",
+                    err.cause,
+                ) from None
 
     def read_dp(self, addr: int, now: bool = True) -> Any:
         value = self._call(lambda: self.dap.read_dp(addr))

@@ -293,10 +293,10 @@ class SystemControlSpace(RegisterBlock):
     def _dhcsr(self, access: Access) -> int:
         core = self.core
         value = self.dhcsr_ctrl | S_REGRDY
-        if core.lockup:
-            value |= S_LOCKUP  # locked up is not debug state: S_HALT stays clear
-        elif core.halted:
+        if core.halted:
             value |= S_HALT | C_HALT  # C_HALT reads back 1 while halted (pyOCD relies on it)
+        if core.lockup:
+            value |= S_LOCKUP
         if self.reset_seen:
             value |= S_RESET_ST
             if access is Access.DEBUG:

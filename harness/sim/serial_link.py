@@ -66,7 +66,8 @@ class SimSerial(serial.SerialBase):
         parts = urlsplit(url)
         if parts.scheme != "sim" or not parts.netloc:
             raise serial.SerialException(
-                f"expected sim://<board>[/<usart>][?boot0=1&pace=1&drop=P&corrupt=P&seed=N], got {url!r}"
+                "expected sim://<board>[/<usart>][?boot0=1&pace=1&drop=P&corrupt=P&seed=N], "
+                f"got {url!r}"
             )
         self.board = registry.get_or_create(parts.netloc)
         if parts.path.strip("/"):
@@ -90,9 +91,14 @@ class SimSerial(serial.SerialBase):
             self.board.set_pin("NRST", True)
 
     def _reconfigure_port(self) -> None:
-        framing = Framing.of(self)
-        self._pace_out = Pacer(self._baudrate, max(framing.bits, DEVICE_FRAMING.bits))
-        self._pace_in = Pacer(self._baudrate, max(framing.bits, DEVICE_FRAMING.bits))
+        # Called again on every timeout change: keep the line's schedule unless the
+        # line itself (baud, framing) changed.
+        key = (self._baudrate, max(Framing.of(self).bits, DEVICE_FRAMING.bits))
+        if getattr(self, "_line_key", None) == key:
+            return
+        self._line_key = key
+        self._pace_out = Pacer(*key)
+        self._pace_in = Pacer(*key)
         self._request_end: float | None = None
 
     def close(self) -> None:

@@ -25,6 +25,13 @@ from harness.target import Target
 from harness.target.base import Pin, ResetKind
 
 pytestmark = pytest.mark.needs("boot0", "uart")
+ROM_FAMILIES = ("g0", "h7")  # the simulated ROM programs flash through these controller models
+
+
+@pytest.fixture(autouse=True)
+def _rom_modelled(target: Target) -> None:
+    if target.part.family not in ROM_FAMILIES:
+        pytest.skip(f"{target.part.name}: this suite covers the {'/'.join(ROM_FAMILIES)} ROMs")
 
 
 def enter_bootloader(target: Target) -> Bootloader:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import ConfigError
-from harness.flows.internal_flash import internal_flash
+from harness.flows.internal_flash import FLOW_FAMILIES, internal_flash
 from harness.report import assert_memory_equal, attach_option_bytes, step
 from harness.target import Target
 
@@ -20,6 +20,7 @@ def test_identity_matches_the_inventory(target: Target) -> None:
     assert ident.flash_size_kib == target.part.flash.size // 1024
 
 
+@pytest.mark.family(*FLOW_FAMILIES)
 def test_option_bytes_decode(target: Target) -> None:
     flash = internal_flash(target)
     options = flash.read_options()
@@ -31,6 +32,7 @@ def test_option_bytes_decode(target: Target) -> None:
 
 
 @pytest.mark.destructive
+@pytest.mark.family(*FLOW_FAMILIES)
 def test_last_page_erase_program_read(target: Target) -> None:
     flash = internal_flash(target)
     geo = target.part.flash
@@ -48,6 +50,7 @@ def test_last_page_erase_program_read(target: Target) -> None:
 
 
 @pytest.mark.destructive
+@pytest.mark.family(*FLOW_FAMILIES)
 def test_programming_is_one_way_until_erased(target: Target) -> None:
     flash = internal_flash(target)
     geo = target.part.flash
@@ -63,6 +66,7 @@ def test_programming_is_one_way_until_erased(target: Target) -> None:
     assert flash.read(base, unit) == b"\xff" * unit
 
 
+@pytest.mark.family(*FLOW_FAMILIES)
 def test_out_of_range_program_is_refused(target: Target) -> None:
     flash = internal_flash(target)
     end = target.part.flash.base + target.part.flash.size

@@ -10,7 +10,7 @@ import pytest
 
 from harness.errors import ConfigError, EccError, HarnessError, ProtectionError, SafetyError
 from harness.flows.bootloader_entry import boot_target
-from harness.flows.internal_flash import internal_flash
+from harness.flows.internal_flash import FLOW_FAMILIES, internal_flash
 from harness.flows.option_bytes import (
     H7OptionBytes,
     option_model,
@@ -23,6 +23,9 @@ from harness.flows.recover import connect_under_reset, recover, restore_factory_
 from harness.report import assert_memory_equal, attach_text, step
 from harness.target import Target
 from harness.target.base import Capability, ResetKind
+
+# Option-byte and flash flows exist for these families only.
+pytestmark = pytest.mark.family(*FLOW_FAMILIES)
 
 
 def _pattern(n: int, seed: int = 0) -> bytes:

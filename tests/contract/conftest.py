@@ -16,7 +16,7 @@ from harness.inventory import BoardSpec, Inventory
 from harness.sim import registry
 from harness.sim.board import SimBoard
 from harness.sim.target import SimTarget
-from harness.target.base import Target
+from harness.target.base import ResetKind, Target
 
 # (sim inventory board, pyOCD target type)
 BOARDS = {"nucleo-g071rb": "cortex_m", "nucleo-h743zi": "stm32h743xx"}
@@ -67,16 +67,63 @@ def board(request: pytest.FixtureRequest) -> Iterator[SimBoard]:
     registry.unregister(request.param)
 
 
+def open_target(backend: str, board: SimBoard, connect_mode: str = "halt") -> Target:
+    if backend == "sim":
+        return SimTarget(board.spec, board=board)
+    if not HAS_CORE:
+        pytest.skip("pyOCD needs the simulated Cortex-M core (harness.sim.core) to connect")
+    from harness.hw.pyocd_target import PyOCDTarget
+
+    return PyOCDTarget(pyocd_spec(board.name, BOARDS[board.name], connect_mode))
+
+
 @pytest.fixture(params=["sim", "pyocd"])
 def target(request: pytest.FixtureRequest, board: SimBoard, lock_dir: Path) -> Iterator[Target]:
-    if request.param == "sim":
-        t: Target = SimTarget(board.spec, board=board)
-    else:
-        if not HAS_CORE:
-            pytest.skip("pyOCD needs the simulated Cortex-M core (harness.sim.core) to connect")
-        from harness.hw.pyocd_target import PyOCDTarget
+    t = open_target(request.param, board)
+    try:
+        yield t
+    finally:
+        t.close()
 
-        t = PyOCDTarget(pyocd_spec(board.name, BOARDS[board.name]))
+
+# A minimal firmware image: vector table, then a reset handler that stores MARKER_VALUE to a RAM
+# marker word and spins. Hand-assembled Thumb (ARMv6-M subset, runs on M0+ and M7):
+#   0x100: ldr r0, [pc, #4]   ; marker address from the literal at 0x108
+#   0x102: movs r1, #0x5A
+#   0x104: str r1, [r0]
+#   0x106: b .
+#   0x108: .word marker
+RESET_HANDLER_OFFSET = 0x100
+SPIN_OFFSET = 0x106
+MARKER_VALUE = 0x5A
+
+
+def marker_address(board: SimBoard) -> int:
+    return 0x24000000 if board.part.family == "h7" else board.part.ram[0].base + 0x1000
+
+
+def firmware_image(board: SimBoard) -> bytes:
+    flash = board.part.flash.base
+    stack = marker_address(board) + 0x2000
+    vectors = stack.to_bytes(4, "little") + (flash + RESET_HANDLER_OFFSET + 1).to_bytes(4, "little")
+    code = bytes.fromhex("0148" "5a21" "0160" "fee7") + marker_address(board).to_bytes(4, "little")
+    return vectors.ljust(RESET_HANDLER_OFFSET, b"\xff") + code
+
+
+@pytest.fixture
+def flashed(board: SimBoard) -> SimBoard:
+    """The board with `firmware_image` in flash, power-cycled so that it boots from flash."""
+    image = firmware_image(board)
+    board.flash.array.data[: len(image)] = image
+    board.reset(ResetKind.POWER, "test setup: firmware placed in flash")
+    return board
+
+
+@pytest.fixture(params=["sim", "pyocd"])
+def fw_target(
+    request: pytest.FixtureRequest, flashed: SimBoard, lock_dir: Path
+) -> Iterator[Target]:
+    t = open_target(request.param, flashed)
     try:
         yield t
     finally:

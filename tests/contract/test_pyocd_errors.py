@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
 from pathlib import Path
-
 from typing import Any
 
 import pytest
@@ -14,8 +11,9 @@ import pytest
 from harness.errors import ConfigError, ProtectionError, TargetError
 from harness.hw import open_pyocd_target
 from harness.sim.board import SimBoard
+from harness.sim.pyocd_probe import SimProbe
 
-from .conftest import pyocd_spec
+from .conftest import BOARDS, pyocd_spec
 
 
 def test_pyocd_lists_the_simulated_boards() -> None:
@@ -37,10 +35,24 @@ def test_unknown_target_type_suggests_names(lock_dir: Path) -> None:
         open_pyocd_target(spec)
 
 
-def test_rdp_level2_board_refuses_the_session(board: SimBoard, lock_dir: Path, set_rdp: Any) -> None:
+@pytest.mark.parametrize("builtin_target", [False, True])
+def test_rdp_level2_board_refuses_the_session(
+    board: SimBoard, lock_dir: Path, set_rdp: Any, builtin_target: bool
+) -> None:
     set_rdp(board, 0xCC)
+    target_type = BOARDS[board.name] if builtin_target else "cortex_m"
     with pytest.raises(ProtectionError, match="RDP level 2"):
-        open_pyocd_target(pyocd_spec(board.name, "cortex_m"))
+        open_pyocd_target(pyocd_spec(board.name, target_type))
+
+
+def test_explicit_unknown_sim_probe_lists_the_boards() -> None:
+    from pyocd.core import exceptions
+
+    with pytest.raises(exceptions.ProbeError, match=r"simulated boards: .*nucleo-h743zi"):
+        SimProbe.get_probe_with_id("no-such", is_explicit=True)
+    assert SimProbe.get_probe_with_id("no-such", is_explicit=False) is None
+    probe = SimProbe.get_probe_with_id("sim:nucleo-g071rb", is_explicit=True)
+    assert probe is not None and probe.unique_id == "sim:nucleo-g071rb"
 
 
 def test_failed_connect_releases_the_board_lock(lock_dir: Path) -> None:
@@ -48,10 +60,3 @@ def test_failed_connect_releases_the_board_lock(lock_dir: Path) -> None:
     for _ in range(2):  # a leaked lock would time out the second attempt instead
         with pytest.raises(ConfigError):
             open_pyocd_target(spec, lock_timeout_s=0.5)
-
-
-def test_pyocd_cli_lists_sim_probes() -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "pyocd", "list"], capture_output=True, text=True, timeout=120
-    )
-    assert "sim:nucleo-h743zi" in out.stdout, out.stderr

@@ -10,6 +10,8 @@ from harness.errors import ProtectionError
 from harness.sim.board import SimBoard
 from harness.target.base import Capability, HaltReason, ResetKind, Target
 
+from .conftest import MARKER_VALUE, RESET_HANDLER_OFFSET, SPIN_OFFSET, marker_address
+
 
 def ram_of(t: Target) -> int:
     return 0x24000000 if t.part.family == "h7" else t.part.ram[0].base + 0x1000
@@ -36,7 +38,9 @@ def test_flash_reads_and_identity(target: Target, board: SimBoard) -> None:
     assert ident.uid == board.uid
 
 
-def test_rdp_level1_flash_read_is_a_protection_error(target: Target, board: SimBoard, set_rdp: Any) -> None:
+def test_rdp_level1_flash_read_is_a_protection_error(
+    target: Target, board: SimBoard, set_rdp: Any
+) -> None:
     set_rdp(board, 0xBB)
     with pytest.raises(ProtectionError):
         target.read_memory(target.part.flash.base, 16)
@@ -48,7 +52,7 @@ def test_system_reset_keeps_ram(target: Target, board: SimBoard) -> None:
     before = len(board.reset_log)
     target.write32(ram_of(target), 0xCAFEF00D)
     target.reset(ResetKind.SYSTEM, halt=target.has(Capability.CORE))
-    assert len(board.reset_log) > before
+    assert [k for _, k, _ in board.reset_log[before:]] == ["system"]
     assert target.read32(ram_of(target)) == 0xCAFEF00D
 
 
@@ -57,6 +61,28 @@ def test_pin_reset(target: Target, board: SimBoard) -> None:
     before = len(board.reset_log)
     target.reset(ResetKind.PIN, halt=target.has(Capability.CORE))
     assert "pin" in [k for _, k, _ in board.reset_log[before:]]
+    assert "system" not in [k for _, k, _ in board.reset_log[before:]]
+
+
+@pytest.mark.parametrize("kind", [ResetKind.SYSTEM, ResetKind.PIN])
+def test_reset_and_halt_stops_before_the_first_instruction(
+    fw_target: Target, flashed: SimBoard, kind: ResetKind
+) -> None:
+    """Halt-on-reset lands on the reset handler with nothing executed; resuming runs it."""
+    t, flash = fw_target, flashed.part.flash.base
+    marker = marker_address(flashed)
+    t.halt()
+    t.write32(marker, 0)
+    t.reset(kind, halt=True)
+    assert t.is_halted()
+    assert t.read_core_register("pc") == flash + RESET_HANDLER_OFFSET
+    assert t.read_core_register("msp") == marker + 0x2000
+    assert t.read32(marker) == 0
+    t.set_breakpoint(flash + SPIN_OFFSET)
+    t.resume()
+    assert t.wait_for_halt(1.0) is HaltReason.BREAKPOINT
+    assert t.read32(marker) == MARKER_VALUE
+    t.remove_breakpoint(flash + SPIN_OFFSET)
 
 
 def test_core_registers_step_and_breakpoint(target: Target) -> None:

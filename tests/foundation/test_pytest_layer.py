@@ -21,10 +21,26 @@ def test_needs(target):
 """
 
 
+INVENTORY = """
+[boards.nucleo-g071rb]
+part = "STM32G071RB"
+[boards.nucleo-g0b1re]
+part = "STM32G0B1RE"
+[boards.nucleo-h743zi]
+part = "STM32H743ZI"
+[boards.stm32h750b-dk]
+part = "STM32H750XB"
+"""
+
+
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     pytester.makepyfile(test_boards=TEST_FILE)
     pytester.makeconftest('pytest_plugins = ["fixtures.plugin"]')
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v", *args)
+    inventory = pytester.path / "boards.toml"
+    inventory.write_text(INVENTORY)
+    return pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-v", "--inventory", str(inventory), *args
+    )
 
 
 def test_default_selection_is_every_sim_board(pytester: pytest.Pytester) -> None:

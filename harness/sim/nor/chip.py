@@ -156,7 +156,17 @@ class Transaction:
         return cmd.addr_lines, cmd.data_lines, mode + cmd.dummy + self._vcr_dummy(cmd, cmd.dummy)
 
     def _vcr_dummy(self, cmd: Command, default: int) -> int:
-        """Micron VCR[7:4] replaces the default dummy count of fast reads (0 and 15 keep it)."""
+        """Micron VCR[7:4] replaces the default dummy count of fast reads (0 and 15 keep it).
+
+        Macronix CR[7:6] (DC) selects the dummy cycles of fast reads, mode cycles included
+        (MX25L51245G datasheet, "Dummy cycle and frequency table").
+        """
+        if self.chip.spec.vendor == "macronix" and cmd.kind is Kind.READ and default:
+            dc = (self.chip.regs.get("CR", 0) >> 6) & 3
+            quad_io = cmd.addr_lines == 4
+            total = ((6, 4, 8, 10) if quad_io else (8, 6, 8, 10))[dc]
+            mode = (8 // cmd.addr_lines) if cmd.mode_byte else 0
+            return total - (mode + default)
         if self.chip.spec.vendor != "micron" or cmd.kind is not Kind.READ or default == 0:
             return 0
         vcr = self.chip.regs["VCR"] >> 4

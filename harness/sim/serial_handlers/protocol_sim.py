@@ -1,4 +1,4 @@
-"""`sim://<board>[/<usart>][?boot0=1&pace=1&drop=P&corrupt=P&seed=N]` for `serial.serial_for_url`."""
+"""`sim://<board>[/<usart>][?boot0=1&pace=1&drop=P&corrupt=P&seed=N]` for serial_for_url."""
 
 from harness.sim.serial_link import SimSerial as Serial
 

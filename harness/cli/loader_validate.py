@@ -1,0 +1,103 @@
+"""`hil loader validate`: run the validation checks of loaders on a board, show a verdict.
+
+Exit status: 0 every check passed, 1 at least one check failed, 2 the harness could not judge
+(unreadable or malformed loader, unknown board, internal error).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+from rich.table import Table
+
+from harness.errors import HarnessError
+from harness.inventory import Inventory
+from harness.stldr import load
+from harness.stldr.validate import CheckResult, validate
+from harness.target.factory import open_target
+
+MARK = {True: "[green]pass[/green]", False: "[red]FAIL[/red]", None: "[dim]not run[/dim]"}
+
+
+def _table(path: str, results: list[CheckResult]) -> Table:
+    table = Table(title=path, title_justify="left")
+    table.add_column("check")
+    table.add_column("verdict")
+    table.add_column("detail", overflow="fold")
+    for res in results:
+        table.add_row(res.check, MARK[res.passed], res.detail)
+    return table
+
+
+def run_validate(
+    paths: tuple[str, ...],
+    board_name: str,
+    inventory: str | None,
+    json_path: str | None,
+    reinit: bool,
+    full: bool,
+) -> int:
+    console = Console(stderr=False)
+    err = Console(stderr=True)
+    try:
+        spec = Inventory.load(inventory).get(board_name)
+    except HarnessError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        return 2
+    records: list[dict[str, Any]] = []
+    status = 0
+    for path in paths:
+        try:
+            stldr = load(path)
+        except HarnessError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            status = 2
+            continue
+        try:
+            target = open_target(spec)
+        except HarnessError as exc:
+            err.print(f"[red]error:[/red] cannot open board {board_name}: {exc}")
+            return 2
+        try:
+            with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                          console=err, transient=True) as bars:
+                tasks: dict[str, Any] = {}
+
+                def note(
+                    phase: str, done: int, total: int, tasks: dict[str, Any] = tasks,
+                    name: str = Path(path).name,
+                ) -> None:
+                    if phase not in tasks:
+                        tasks[phase] = bars.add_task(f"{name}: {phase}", total=total)
+                    bars.update(tasks[phase], completed=done, total=total)
+
+                results = validate(target, stldr, reinit=reinit, full=full, progress=note)
+        except HarnessError as exc:
+            err.print(f"[red]error:[/red] {path}: the harness could not finish: {exc}")
+            status = 2
+            continue
+        except Exception as exc:  # an internal error is "no verdict", never a traceback
+            err.print(f"[red]internal error[/red] validating {path}: {type(exc).__name__}: {exc}")
+            status = 2
+            continue
+        finally:
+            target.close()
+        console.print(_table(path, results))
+        failed = [r for r in results if r.passed is False]
+        passed = sum(1 for r in results if r.passed)
+        console.print(f"{path}: {passed} passed, {len(failed)} failed, "
+                      f"{sum(1 for r in results if r.passed is None)} not run")
+        records += [r.record() for r in results]
+        if failed and status == 0:
+            status = 1
+    if json_path:
+        try:
+            Path(json_path).write_text(json.dumps(records, indent=2) + "\n")
+        except OSError as exc:
+            err.print(f"[red]error:[/red] cannot write {json_path}: {exc.strerror}")
+            return 2
+    return status

@@ -1,0 +1,44 @@
+"""Internal flash of parts whose flash controller is not modelled at register level (F4, F7).
+
+These parts are simulated to run external loaders, which never program internal flash. The
+cells read as erased; the controller's registers read back what is written (so the wait-state
+setting firmware writes to FLASH_ACR and reads back is accepted). Shortcut: no programming,
+erase, option bytes or readout protection; a CPU write to the cells is a bus fault.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from harness.sim.bus import Access, RegisterBlock
+from harness.sim.flash_array import FlashArray
+
+if TYPE_CHECKING:
+    from harness.sim.board import SimBoard
+
+
+class BasicFlashController(RegisterBlock):
+    def __init__(self, board: SimBoard) -> None:
+        part = board.part
+        super().__init__("FLASH", part.flash_regs, 0x400)
+        self.array = FlashArray("FLASH_MAIN", part.flash)
+        self.options: dict[str, int] = dict(part.factory_options)
+        self.empty_flag = False
+        self.regs: dict[int, int] = {}
+        board.bus.attach(self.array)
+        board.bus.attach(self)
+
+    def read_reg(self, offset: int, access: Access) -> int:
+        return self.regs.get(offset, 0)
+
+    def write_reg(self, offset: int, value: int, access: Access) -> None:
+        self.regs[offset] = value
+
+    def rdp_level(self) -> int:
+        return 0
+
+    def power_on(self) -> None:
+        self.regs.clear()
+
+    def system_reset(self) -> None:
+        self.regs.clear()

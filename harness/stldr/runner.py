@@ -1,0 +1,334 @@
+"""Calling an external loader's functions on any Target, the way STM32CubeProgrammer does.
+
+The convention (shared/reference/stldr.md): load every PT_LOAD segment (zeros up to memsz),
+put `BKPT #0` 4 bytes below the image, then per call set R0..R3 = arguments, LR = trap | 1,
+PC = function | 1, xPSR = 0x01000000, MSP = top of the image's RAM region, R9 = PrgData start
+for RWPI (Keil) builds, resume, and wait for the core to halt on the trap within a budget.
+Data moves through a RAM buffer between the image and the stack.
+
+Only the Target interface is used, so the same runner drives a simulated board (budgets in
+virtual time through `wait_for_halt`) and a real one (wall-clock time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from harness.errors import HarnessError, LoaderError, TargetTimeout
+from harness.parts import MemoryRegion
+from harness.stldr.checks import check_fits
+from harness.stldr.elf import Stldr
+from harness.target.base import HaltReason, Target
+
+BKPT_TRAP = b"\x00\xbe\x00\xbe"  # BKPT #0, twice: the word below the image
+XPSR_THUMB = 0x01000000
+DEFAULT_STACK = 0x4000  # reserved below the top of the RAM region for the loader's stack
+MIN_BUFFER = 0x400
+# SCS registers a debugger reads after a fault (ARMv7-M B3.2).
+DEMCR, CFSR, HFSR, BFAR = 0xE000EDFC, 0xE000ED28, 0xE000ED2C, 0xE000ED38
+DEMCR_VC_HARDERR = 1 << 10
+
+Progress = Callable[[int, int], None]  # (bytes done, bytes total)
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Seconds per call (pyOCD's flash-algorithm budgets); virtual seconds on the simulator."""
+
+    init: float = 5.0
+    program: float = 10.0
+    erase_sector: float = 10.0
+    mass_erase: float = 240.0
+    read: float = 10.0
+    other: float = 10.0
+
+    def for_function(self, name: str) -> float:
+        return {
+            "Init": self.init,
+            "Write": self.program,
+            "SectorErase": self.erase_sector,
+            "MassErase": self.mass_erase,
+            "Read": self.read,
+        }.get(name, self.other)
+
+
+@dataclass(frozen=True)
+class CallResult:
+    name: str
+    r0: int
+    r1: int
+    seconds: float  # elapsed target time (virtual on the simulator) if known, else wall-clock
+
+
+class LoaderCallError(LoaderError):
+    """A loader function failed, faulted or ran out of time; carries the core state."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str = "",
+        function: str = "",
+        registers: dict[str, int] | None = None,
+        fault: dict[str, int] | None = None,
+        trace: list[int] | None = None,
+    ) -> None:
+        details = []
+        if registers:
+            details.append(
+                " ".join(f"{k.upper()}=0x{v:08X}" for k, v in registers.items())
+            )
+        if fault:
+            details.append(" ".join(f"{k}=0x{v:08X}" for k, v in fault.items()))
+        if trace:
+            details.append("last executed: " + " ".join(f"0x{a:08X}" for a in trace[-8:]))
+        full = message + ("\n  " + "\n  ".join(details) if details else "")
+        super().__init__(full, hint=hint)
+        self.function = function
+        self.registers = registers or {}
+        self.fault = fault or {}
+        self.trace = trace or []
+
+
+class LoaderTimeout(LoaderCallError):
+    """The function did not return within its budget ("Init function fail with timeout")."""
+
+
+class LoaderFault(LoaderCallError):
+    """The core faulted or locked up inside the loader."""
+
+
+@dataclass
+class LoaderRunner:
+    """One loader on one target. `reinit=False` skips the reload + Init before operations."""
+
+    target: Target
+    stldr: Stldr
+    reinit: bool = True
+    budgets: Budgets = field(default_factory=Budgets)
+    stack_size: int = DEFAULT_STACK
+    max_buffer: int | None = None
+    region: MemoryRegion = field(init=False)
+    stack_top: int = field(init=False)
+    buffer: int = field(init=False)
+    buffer_size: int = field(init=False)
+    calls: list[CallResult] = field(init=False, default_factory=list)
+    _loaded: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        self.region = check_fits(self.stldr, self.target.part)
+        top = self.region.end & ~7
+        start = (self.stldr.image_end + 0xFF) & ~0xFF
+        size = (top - self.stack_size - start) & ~0xFF
+        if self.max_buffer is not None:
+            size = min(size, self.max_buffer & ~0xFF)
+        if size < MIN_BUFFER:
+            raise LoaderError(
+                f"{self.stldr.path}: only {max(size, 0)} bytes of {self.region.name} are free "
+                f"after the image (ends 0x{self.stldr.image_end:08X}) and a "
+                f"{self.stack_size}-byte stack",
+                hint="the loader is too big for this part's RAM region; shrink its .bss",
+            )
+        self.stack_top = top
+        self.buffer = start
+        self.buffer_size = size
+
+    # -- loading and calling ---------------------------------------------------------------
+    def load(self) -> None:
+        """Halt, write the trap and every loaded segment (zero-filled to memsz)."""
+        tgt = self.target
+        tgt.halt()
+        tgt.write_memory(self.stldr.trap_address, BKPT_TRAP)
+        for seg in self.stldr.loaded:
+            tgt.write_memory(seg.vaddr, seg.image())
+        with contextlib.suppress(HarnessError):
+            tgt.write32(DEMCR, tgt.read32(DEMCR) | DEMCR_VC_HARDERR)
+        self._loaded = True
+
+    def has(self, name: str) -> bool:
+        return name in self.stldr.functions
+
+    def call(self, name: str, *args: int, budget: float | None = None) -> CallResult:
+        """Run one exported function to its return; LoaderCallError when it cannot finish."""
+        if not self._loaded:
+            self.load()
+        address = self.stldr.function(name)
+        if address is None:
+            raise LoaderError(f"{self.stldr.path}: the loader exports no {name} function",
+                              hint="this operation cannot be done with this loader")
+        tgt = self.target
+        tgt.halt()
+        regs = {f"r{i}": 0 for i in range(13)}
+        for i, value in enumerate(args[:4]):
+            regs[f"r{i}"] = value & 0xFFFFFFFF
+        if self.stldr.rwpi and self.stldr.r9 is not None:
+            regs["r9"] = self.stldr.r9
+        regs.update(
+            msp=self.stack_top,
+            sp=self.stack_top,
+            lr=self.stldr.trap_address | 1,
+            xpsr=XPSR_THUMB,
+            pc=address | 1,
+        )
+        for reg, value in regs.items():
+            tgt.write_core_register(reg, value)
+        for reg in ("primask", "control"):
+            with contextlib.suppress(HarnessError):
+                tgt.write_core_register(reg, 0)
+        limit = self.budgets.for_function(name) if budget is None else budget
+        sim = tgt.sim
+        start = sim.clock.now if sim is not None else None
+        wall = _now()
+        tgt.resume()
+        try:
+            reason = tgt.wait_for_halt(limit)
+        except TargetTimeout:
+            tgt.halt()
+            raise self._error(
+                LoaderTimeout,
+                f"{name} did not return within {limit:g} s"
+                + (" of virtual time" if sim is not None else ""),
+                name,
+                hint=f"{name} function fail with timeout: the loader waits for something that "
+                "never happens (see the last executed addresses)",
+            ) from None
+        if sim is not None and start is not None:
+            seconds = (sim.clock.now - start) / sim.clock.hz
+        else:
+            seconds = _now() - wall
+        pc = tgt.read_core_register("pc") & ~1
+        if reason is not HaltReason.BREAKPOINT or pc != self.stldr.trap_address:
+            what = {
+                HaltReason.LOCKUP: "locked up",
+                HaltReason.VECTOR_CATCH: "took a HardFault",
+            }.get(reason, f"halted ({reason.value}) away from the return trap")
+            raise self._error(
+                LoaderFault,
+                f"{name} {what} at PC=0x{pc:08X}",
+                name,
+                hint="the loader crashed: check its RAM layout, stack and the registers it "
+                "touches on this part",
+            )
+        result = CallResult(name, tgt.read_core_register("r0"), tgt.read_core_register("r1"),
+                            seconds)
+        self.calls.append(result)
+        return result
+
+    def _error(
+        self, cls: type[LoaderCallError], message: str, name: str, *, hint: str
+    ) -> LoaderCallError:
+        tgt = self.target
+        registers: dict[str, int] = {}
+        fault: dict[str, int] = {}
+        trace: list[int] = []
+        with contextlib.suppress(HarnessError):
+            registers = {
+                r: tgt.read_core_register(r) for r in ("r0", "r1", "r2", "r3", "sp", "lr", "pc")
+            }
+        for label, addr in (("CFSR", CFSR), ("HFSR", HFSR), ("BFAR", BFAR)):
+            with contextlib.suppress(HarnessError):
+                fault[label] = tgt.read32(addr)
+        sim = tgt.sim
+        core = getattr(sim, "core", None)
+        if core is not None and hasattr(core, "trace"):
+            trace = list(core.trace())
+            last = getattr(core, "last_fault", None)
+            if last is not None and cls is LoaderFault:
+                message += f": {last.describe()}"
+        return cls(f"{self.stldr.path}: {message}", hint=hint, function=name,
+                   registers=registers, fault=fault, trace=trace)
+
+    def _check(self, result: CallResult, what: str) -> None:
+        if result.r0 != 1:
+            raise LoaderCallError(
+                f"{self.stldr.path}: {what} returned {result.r0} (1 means success)",
+                hint="the loader reported a failure; the device or its wiring may differ "
+                "from what the loader expects",
+                function=result.name,
+            )
+
+    # -- operations (reload + Init first, as STM32CubeProgrammer does) ---------------------------
+    def init(self) -> CallResult:
+        self.load()
+        result = self.call("Init")
+        self._check(result, "Init")
+        return result
+
+    def begin(self) -> None:
+        """Start of an operation: reload the image and Init, unless reinit is off."""
+        if self.reinit or not self._loaded:
+            self.init()
+
+    def sector_erase(self, start: int, end: int) -> CallResult:
+        self.begin()
+        result = self.call("SectorErase", start, end)
+        self._check(result, f"SectorErase(0x{start:08X}, 0x{end:08X})")
+        return result
+
+    def mass_erase(self) -> CallResult:
+        self.begin()
+        result = self.call("MassErase", 0)
+        self._check(result, "MassErase")
+        return result
+
+    def write(self, address: int, data: bytes, progress: Progress | None = None) -> None:
+        self.begin()
+        done = 0
+        while done < len(data):
+            n = min(self.buffer_size, len(data) - done)
+            self.target.write_memory(self.buffer, data[done : done + n])
+            result = self.call("Write", address + done, n, self.buffer)
+            self._check(result, f"Write(0x{address + done:08X}, {n})")
+            done += n
+            if progress:
+                progress(done, len(data))
+
+    def read(self, address: int, length: int, progress: Progress | None = None) -> bytes:
+        """Through `Read` when exported, else the memory-mapped window Init left enabled."""
+        self.begin()
+        out = bytearray()
+        use_read = self.has("Read")
+        while len(out) < length:
+            n = min(self.buffer_size, length - len(out))
+            at = address + len(out)
+            if use_read:
+                result = self.call("Read", at, n, self.buffer)
+                self._check(result, f"Read(0x{at:08X}, {n})")
+                out += self.target.read_memory(self.buffer, n)
+            else:
+                out += self.target.read_memory(at, n)
+            if progress:
+                progress(len(out), length)
+        return bytes(out)
+
+    def checksum(self, address: int, size: int, init: int = 0) -> int:
+        self.begin()
+        return self.call("CheckSum", address, size, init).r0
+
+    def verify(self, address: int, data: bytes, misalign: int = 0) -> tuple[int, int]:
+        """(R0 = 0 or first failing address, R1 = checksum) for `data` compared at `address`."""
+        self.begin()
+        if len(data) > self.buffer_size or len(data) % 4:
+            raise LoaderError(f"verify block of {len(data)} bytes does not fit the buffer "
+                              "in whole words", hint="verify in buffer-sized word multiples")
+        self.target.write_memory(self.buffer, data)
+        result = self.call("Verify", address, self.buffer, len(data) // 4, misalign)
+        return result.r0, result.r1
+
+
+def _now() -> float:
+    import time
+
+    return time.monotonic()
+
+
+__all__ = [
+    "Budgets",
+    "CallResult",
+    "LoaderCallError",
+    "LoaderFault",
+    "LoaderRunner",
+    "LoaderTimeout",
+]

@@ -1,0 +1,88 @@
+"""External-loader validation, one test per check, parametrized by loader and board.
+
+Without options the suite validates the repository's own loaders on their boards; each
+`--stldr PATH` adds a loader, validated on every `--board` given (or, without --board, on
+every selected board whose RAM holds the image and whose external flash has the loader's
+device size).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.errors import HarnessError
+from harness.inventory import BoardSpec, Inventory
+from harness.parts import get_part
+from harness.stldr import check_fits, load
+from harness.stldr.validate import CHECKS, validate
+from harness.target.factory import open_target
+
+LOADERS = Path(__file__).resolve().parents[2] / "loaders" / "good"
+OWN = {"h743_w25q128.stldr": "nucleo-h743zi", "h750_mt25tl01g.stldr": "stm32h750b-dk"}
+
+
+def _device_size(spec: BoardSpec) -> int:
+    from harness.sim.nor.chips import chip_spec
+
+    return sum(chip_spec(e.chip).size * e.chips for e in spec.external_flash)
+
+
+def _pairs(config: pytest.Config) -> list[tuple[str, str]]:
+    inventory = Inventory.load(config.getoption("--inventory"))
+    paths: list[str] = config.getoption("--stldr")
+    boards: list[str] = config.getoption("--board")
+    if not paths:
+        return [(str(LOADERS / name), board) for name, board in OWN.items()
+                if not boards or board in boards]
+    pairs = []
+    for path in paths:
+        if boards:
+            pairs += [(path, b) for b in boards]
+            continue
+        try:
+            stldr = load(path)
+        except HarnessError:
+            pairs.append((path, "no-board"))
+            continue
+        for name in inventory.names("sim"):
+            spec = inventory.get(name)
+            try:
+                check_fits(stldr, get_part(spec.part))
+            except HarnessError:
+                continue
+            if spec.external_flash and _device_size(spec) == stldr.storage_info.size:
+                pairs.append((path, name))
+    return pairs
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "loader_case" in metafunc.fixturenames:
+        pairs = _pairs(metafunc.config)
+        metafunc.parametrize("loader_case", pairs,
+                             ids=[f"{Path(p).stem}@{b}" for p, b in pairs])
+
+
+@pytest.mark.sim_only
+@pytest.mark.parametrize("check", [c for c in CHECKS if c != "ram_fit"])
+def test_loader_check(
+    loader_case: tuple[str, str], check: str, pytestconfig: pytest.Config
+) -> None:
+    path, board = loader_case
+    inventory = Inventory.load(pytestconfig.getoption("--inventory"))
+    try:
+        stldr = load(path)
+        spec = inventory.get(board)
+    except HarnessError as exc:
+        pytest.fail(f"no verdict possible: {exc}", pytrace=False)
+    target = open_target(spec)
+    try:
+        only = ("init", check) if check not in ("metadata", "init", "timing") else (check,)
+        results = {r.check: r for r in validate(target, stldr, only=only)}
+    finally:
+        target.close()
+    fit = results["ram_fit"]
+    assert fit.passed, f"ram_fit: {fit.detail}"
+    res = results[check]
+    assert res.passed is not False, f"{check} at {board}: {res.detail}"

@@ -1,0 +1,58 @@
+"""Simulated boards running the committed jump/swd_off firmware, for the tests in this folder.
+
+The image goes straight into the flash cells (the controller's register sequence has its own
+tests), then a power-on reset samples option bytes and the G0 empty flag as on a freshly
+flashed board, and the core starts the application.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.sim.board import SimBoard
+from harness.sim.serial_link import SimSerial, open_sim_port
+from harness.sim.target import SimTarget
+from harness.target.base import ResetKind
+
+FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
+DIRS = {"g0": "g071", "h7": "h743"}
+BOARDS = {"g0": "nucleo-g071rb", "h7": "nucleo-h743zi"}
+FAMILIES = ("g0", "h7")
+
+
+def image(family: str, program: str) -> bytes:
+    return (FIRMWARE / DIRS[family] / f"{program}.bin").read_bytes()
+
+
+def flash_image(board: SimBoard, data: bytes) -> None:
+    array = board.flash.array
+    unit = array.unit
+    padded = data + b"\xff" * (-len(data) % unit)
+    for off in range(0, len(padded), unit):
+        chunk = padded[off : off + unit]
+        if chunk != b"\xff" * unit:
+            array.program_unit(off, chunk)
+
+
+def running_target(family: str, program: str) -> SimTarget:
+    """A target whose application is running (core resumed after a power-on reset)."""
+    target = SimTarget(SimBoard.from_inventory(BOARDS[family]).spec)
+    flash_image(target.board, image(family, program))
+    target.board.reset(ResetKind.POWER, "firmware loaded")
+    target.board.core.resume()
+    return target
+
+
+def trigger_jump(target: SimTarget) -> tuple[SimSerial, bytes]:
+    """Send 'B' and let the application answer and jump; returns the port and its output."""
+    port = open_sim_port(target.board, timeout=0.01)
+    port.write(b"B")
+    target.delay(0.01)
+    return port, port.read(4096)
+
+
+def sync(port: SimSerial) -> bytes:
+    port.reset_input_buffer()
+    port.write(b"\x7f")
+    port.timeout = 0.05
+    return bytes(port.read(1))
