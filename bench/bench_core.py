@@ -47,11 +47,7 @@ def _hello(part: str, cycles: int) -> float:
     firmware = Path(__file__).resolve().parents[1] / "firmware"
     folder = {"STM32G071RB": "g071", "STM32H743ZI": "h743"}[part]
     board = SimBoard.for_part(part)
-    data = (firmware / folder / "hello.bin").read_bytes()
-    unit = board.flash.array.unit
-    data += b"\xff" * (-len(data) % unit)
-    for off in range(0, len(data), unit):
-        board.flash.array.program_unit(off, data[off : off + unit])
+    board.preload_flash((firmware / folder / "hello.bin").read_bytes())
     board.reset(ResetKind.POWER, "bench")
     board.core.resume()
     return _measure(board, cycles)

@@ -51,15 +51,20 @@ def main() -> None:
     for name in Inventory.load().names("sim"):
         t = sorted(provisioning(name))
         med, p90 = statistics.median(t), t[int(len(t) * 0.9)]
-        print(f"{name:16} {med:10.2f} {p90:8.2f} {PROVISION_GOAL_MS:8.1f} {med / PROVISION_GOAL_MS:6.2f}")
+        ratio = med / PROVISION_GOAL_MS
+        print(f"{name:16} {med:10.2f} {p90:8.2f} {PROVISION_GOAL_MS:8.1f} {ratio:6.2f}")
     print()
-    print(f"{'board':16} {'size':>8} {'erase+prog s':>13} {'read s':>8} {'MiB/s prog':>11} "
-          f"{'MiB/s read':>11} {'virt. prog s':>13}")
+    print(
+        f"{'board':16} {'size':>8} {'erase+prog s':>13} {'read s':>8} {'MiB/s prog':>11} "
+        f"{'MiB/s read':>11} {'virt. prog s':>13}"
+    )
     for name, size in (("nucleo-h743zi", 1 << 20), ("nucleo-g0b1re", 512 << 10)):
         prog, read, vprog, _ = program_and_read(name, size)
         mib = size / (1 << 20)
-        print(f"{name:16} {size >> 10:>6}Ki {prog:13.2f} {read:8.3f} {mib / prog:11.2f} "
-              f"{mib / read:11.1f} {vprog:13.2f}")
+        print(
+            f"{name:16} {size >> 10:>6}Ki {prog:13.2f} {read:8.3f} {mib / prog:11.2f} "
+            f"{mib / read:11.1f} {vprog:13.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -164,7 +164,7 @@ def _parse_board(name: str, raw: Any, where: str) -> BoardSpec:
     if backend == "pyocd" and not raw.get("probe"):
         raise InventoryError(
             f"{where}: board {name!r} uses backend 'pyocd' but names no probe",
-            hint="add probe = \"<unique id>\" (see `pyocd list`)",
+            hint='add probe = "<unique id>" (see `pyocd list`)',
         )
     return BoardSpec(
         name=name,

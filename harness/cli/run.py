@@ -22,9 +22,7 @@ class _Collector:
     """Collects per-test outcomes (works on the xdist controller, which sees every report)."""
 
     def __init__(self) -> None:
-        self.outcomes: dict[tuple[str, str], dict[str, int]] = defaultdict(
-            lambda: defaultdict(int)
-        )
+        self.outcomes: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.failures: list[tuple[str, str]] = []
 
     def pytest_runtest_logreport(self, report: Any) -> None:
@@ -36,8 +34,14 @@ class _Collector:
         if report.when == "call":
             self.outcomes[key][report.outcome] += 1
             if report.failed:
-                self.failures.append((nodeid, str(report.longreprtext).splitlines()[-1:][0]
-                                      if report.longreprtext else ""))
+                self.failures.append(
+                    (
+                        nodeid,
+                        str(report.longreprtext).splitlines()[-1:][0]
+                        if report.longreprtext
+                        else "",
+                    )
+                )
         elif report.when == "setup" and report.outcome != "passed":
             self.outcomes[key][report.outcome if report.outcome == "skipped" else "error"] += 1
             if report.failed:

@@ -32,7 +32,9 @@ def show(board: str, inventory: str | None) -> None:
     spec = Inventory.load(inventory).get(board)
     with open_target(spec) as target:
         model = read_option_bytes(target)
-        make_console().print(option_table(target.part, model.encode(target.part)), markup=False, soft_wrap=True)
+        make_console().print(
+            option_table(target.part, model.encode(target.part)), markup=False, soft_wrap=True
+        )
 
 
 @options.command("restore")
@@ -44,11 +46,11 @@ def restore(board: str, inventory: str | None, allow_destructive: bool) -> None:
     spec = Inventory.load(inventory).get(board)
     with open_target(spec) as target:
         before = read_option_bytes(target).encode(target.part)
-        after = restore_factory_option_bytes(
-            target, safety=Safety(destructive=allow_destructive)
-        )
+        after = restore_factory_option_bytes(target, safety=Safety(destructive=allow_destructive))
         make_console().print(
-            option_table(target.part, after.encode(target.part), before), markup=False, soft_wrap=True
+            option_table(target.part, after.encode(target.part), before),
+            markup=False,
+            soft_wrap=True,
         )
 
 

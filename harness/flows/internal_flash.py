@@ -28,6 +28,8 @@ class InternalFlash(ABC):
         self.part = target.part
         self.regs = target.part.flash_regs
         self.geometry = target.part.flash
+        # Datasheet time of one program unit: the first poll waits that long, not less.
+        self.unit_time_s = target.part.timing_us.get("program_unit", 10) / 1e6
 
     # -- helpers -----------------------------------------------------------------------
     def r(self, offset: int) -> int:
@@ -67,7 +69,12 @@ class InternalFlash(ABC):
     def mass_erase(self) -> None: ...
 
     @abstractmethod
-    def _program_unit(self, address: int, unit: bytes) -> None: ...
+    def _program_unit(self, address: int, unit: bytes) -> None:
+        """Write one unit and wait for it; programming mode is already on."""
+
+    @abstractmethod
+    def _programming(self, on: bool) -> None:
+        """Enter or leave programming mode (CR.PG) on every bank."""
 
     @abstractmethod
     def read_options(self) -> dict[str, int]:
@@ -92,7 +99,11 @@ class InternalFlash(ABC):
         return list(range(first, last + 1))
 
     def program(self, address: int, data: bytes, progress: Progress | None = None) -> None:
-        """Program `data` (padded with the erase value to whole units) at `address`."""
+        """Program `data` (padded with the erase value to whole units) at `address`.
+
+        Units that are entirely the erase value are skipped, as flash tools do: programming
+        them changes no cell, and on parts with ECC it would spend the unit's one write.
+        """
         unit = self.geometry.program_unit
         if address % unit:
             raise ConfigError(
@@ -101,14 +112,21 @@ class InternalFlash(ABC):
         pad = (-len(data)) % unit
         blob = bytes(data) + bytes([self.geometry.erase_value]) * pad
         self._check_range(address, len(blob))
+        blank = bytes([self.geometry.erase_value]) * unit
         self.unlock()
         try:
+            self._programming(True)
             for off in range(0, len(blob), unit):
-                self._program_unit(address + off, blob[off : off + unit])
+                chunk = blob[off : off + unit]
+                if chunk != blank:
+                    self._program_unit(address + off, chunk)
                 if progress is not None and (off // unit) % 256 == 0:
                     progress(min(off + unit, len(data)), len(data))
         finally:
-            self.lock()
+            try:
+                self._programming(False)
+            finally:
+                self.lock()
         if progress is not None:
             progress(len(data), len(data))
 

@@ -24,8 +24,14 @@ BANK2_PAGE_BASE = 256  # RM0444: on dual-bank G0B1/G0C1 bank-2 page numbers star
 
 
 class G0InternalFlash(InternalFlash):
-    def _wait(self, what: str, timeout_s: float) -> None:
-        wait_until(self.target, lambda: not self.r(SR) & (SR_BSY1 | SR_CFGBSY), timeout_s, what)
+    def _wait(self, what: str, timeout_s: float, expected_s: float = 10e-6) -> None:
+        wait_until(
+            self.target,
+            lambda: not self.r(SR) & (SR_BSY1 | SR_CFGBSY),
+            timeout_s,
+            what,
+            first_interval_s=expected_s,
+        )
         sr = self.r(SR)
         if sr & SR_ERROR_MASK:
             self.w(SR, sr & (SR_ERROR_MASK | SR_EOP))
@@ -78,14 +84,14 @@ class G0InternalFlash(InternalFlash):
         finally:
             self.lock()
 
+    def _programming(self, on: bool) -> None:
+        cr = self.r(CR)
+        self.w(CR, (cr | CR_PG) if on else (cr & ~CR_PG))
+
     def _program_unit(self, address: int, unit: bytes) -> None:
-        self.w(CR, CR_PG)
-        try:
-            self.target.write32(address, int.from_bytes(unit[0:4], "little"))
-            self.target.write32(address + 4, int.from_bytes(unit[4:8], "little"))
-            self._wait(f"programming of 0x{address:08X}", 1.0)
-        finally:
-            self.w(CR, self.r(CR) & ~CR_PG)
+        self.target.write32(address, int.from_bytes(unit[0:4], "little"))
+        self.target.write32(address + 4, int.from_bytes(unit[4:8], "little"))
+        self._wait(f"programming of 0x{address:08X}", 1.0, self.unit_time_s)
 
     def read_options(self) -> dict[str, int]:
         return {reg.name: self.r(reg.offset) for reg in self.part.option_registers}

@@ -29,13 +29,16 @@ class H7InternalFlash(InternalFlash):
     def _bank(self, index: int) -> int:
         return index // self.geometry.pages_per_bank
 
-    def _wait_bank(self, bank: int, what: str, timeout_s: float) -> None:
+    def _wait_bank(
+        self, bank: int, what: str, timeout_s: float, expected_s: float = 10e-6
+    ) -> None:
         base = bank * BANK_STRIDE
         wait_until(
             self.target,
             lambda: not self.r(base + SR) & (SR_BSY | SR_QW | SR_WBNE),
             timeout_s,
             what,
+            first_interval_s=expected_s,
         )
         sr = self.r(base + SR)
         if sr & SR_ERROR_MASK:
@@ -89,15 +92,16 @@ class H7InternalFlash(InternalFlash):
             self.w(OPTCR, self.r(OPTCR) | OPTCR_OPTLOCK)
             self.lock()
 
+    def _programming(self, on: bool) -> None:
+        for bank in range(self.geometry.banks):
+            base = bank * BANK_STRIDE
+            cr = self.r(base + CR)
+            self.w(base + CR, (cr | CR_PG | CR_PSIZE_X64) if on else (cr & ~CR_PG))
+
     def _program_unit(self, address: int, unit: bytes) -> None:
         bank = self.geometry.bank_of(address)
-        base = bank * BANK_STRIDE
-        self.w(base + CR, CR_PG | CR_PSIZE_X64)
-        try:
-            self.target.write_memory(address, unit)
-            self._wait_bank(bank, f"programming of 0x{address:08X}", 1.0)
-        finally:
-            self.w(base + CR, self.r(base + CR) & ~CR_PG)
+        self.target.write_memory(address, unit)
+        self._wait_bank(bank, f"programming of 0x{address:08X}", 1.0, self.unit_time_s)
 
     def _unlock_options(self) -> None:
         if self.r(OPTCR) & OPTCR_OPTLOCK:

@@ -42,11 +42,7 @@ def hexdiff(
 ) -> str:
     """Rows that differ (upper-case hex marks differing bytes), with one row of context."""
     n = max(len(expected), len(actual))
-    differing = [
-        r
-        for r in range(0, n, width)
-        if expected[r : r + width] != actual[r : r + width]
-    ]
+    differing = [r for r in range(0, n, width) if expected[r : r + width] != actual[r : r + width]]
     if not differing:
         return "identical"
     shown: list[int] = []

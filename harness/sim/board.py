@@ -272,6 +272,27 @@ class SimBoard:
         else:
             self.clock.advance(cycles)
 
+    def preload_flash(self, image: bytes, offset: int = 0) -> None:
+        """Put `image` into main flash as a factory programmer would, without register traffic.
+
+        Test set-up shortcut: cells are programmed unit by unit through the array (1 -> 0, ECC
+        bookkeeping kept), skipping blank units; the FLASH registers are not involved. Flows
+        that must exercise the controller use `harness.flows.internal_flash` instead.
+        """
+        array = self.flash.array
+        unit = array.unit
+        blank = bytes([array.geometry.erase_value]) * unit
+        padded = bytes(image) + blank[: (-len(image)) % unit]
+        if offset % unit or offset + len(padded) > array.size:
+            raise ConfigError(
+                f"image of {len(image)} bytes at flash offset 0x{offset:X} does not fit "
+                f"{array.size} bytes of flash in {unit}-byte units"
+            )
+        for off in range(0, len(padded), unit):
+            chunk = padded[off : off + unit]
+            if chunk != blank:
+                array.program_unit(offset + off, chunk)
+
     # -- convenience for tests and the bootrom ------------------------------------------
     def read(self, address: int, length: int, access: Access = Access.DEBUG) -> bytes:
         return self.bus.read_block(address, length, access)

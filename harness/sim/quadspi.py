@@ -161,7 +161,12 @@ class Quadspi(RegisterBlock):
     def _start(self) -> None:
         ccr = self.ccr
         dmode = (ccr >> 24) & 3
-        length = self.regs[DLR] + 1 if self.regs[DLR] != 0xFFFFFFFF else 1 << 32
+        if self.regs[DLR] != 0xFFFFFFFF:
+            length = self.regs[DLR] + 1
+        else:
+            # RM0433 QUADSPI_DLR: all ones in indirect mode is an undefined length, the
+            # transfer runs to the end of the memory as DCR.FSIZE defines it.
+            length = max(self.mapped_size - self.regs[AR] % self.mapped_size, 1)
         self.sr &= ~(SR_TCF | SR_SMF)
         self.sr |= SR_BUSY
         self.fifo.clear()

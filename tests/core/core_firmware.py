@@ -1,7 +1,7 @@
 """Loading the committed test firmware into simulated boards.
 
-Test setup writes the image with `FlashArray.program_unit` for each unit (the flash controller's
-register sequence is exercised by its own tests), then power-cycles so option bytes and the
+Test setup writes the image with `SimBoard.preload_flash` (cells programmed unit by unit; the
+flash controller's register sequence is exercised by its own tests), then power-cycles so option bytes and the
 boot selection are evaluated as on a freshly flashed board.
 """
 
@@ -32,13 +32,7 @@ def symbol(part: str, program: str, name: str) -> int:
 
 
 def flash(board: SimBoard, data: bytes) -> None:
-    array = board.flash.array
-    unit = array.unit
-    padded = data + b"\xff" * (-len(data) % unit)
-    for off in range(0, len(padded), unit):
-        chunk = padded[off : off + unit]
-        if chunk != b"\xff" * unit:
-            array.program_unit(off, chunk)
+    board.preload_flash(data)
 
 
 def board_with(part: str, program: str) -> SimBoard:

@@ -3,8 +3,8 @@
 import pytest
 
 from harness.errors import BusFault
-from harness.report import assert_memory_equal, first_difference, hexdiff, option_table
 from harness.parts import get_part
+from harness.report import assert_memory_equal, first_difference, hexdiff, option_table
 from harness.sim.bus import Access, Bus, Memory
 from harness.sim.clock import Clock
 

@@ -2,7 +2,6 @@
 
 import pytest
 
-
 TEST_FILE = """
 import pytest
 from harness.target import Target

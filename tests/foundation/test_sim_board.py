@@ -20,7 +20,10 @@ def test_identity_is_readable_through_the_debug_port(name: str) -> None:
     assert ident.flash_size_kib == tgt.part.flash.size // 1024
     assert len(ident.uid) == 12
     assert ident.uid == SimTarget(spec).identity().uid  # stable per board name
-    assert ident.uid != SimTarget(Inventory.load().get(BOARDS[(BOARDS.index(name) + 1) % 4])).identity().uid
+    assert (
+        ident.uid
+        != SimTarget(Inventory.load().get(BOARDS[(BOARDS.index(name) + 1) % 4])).identity().uid
+    )
 
 
 def test_boards_are_independent_objects() -> None:

@@ -25,13 +25,7 @@ def image(family: str, program: str) -> bytes:
 
 
 def flash_image(board: SimBoard, data: bytes) -> None:
-    array = board.flash.array
-    unit = array.unit
-    padded = data + b"\xff" * (-len(data) % unit)
-    for off in range(0, len(padded), unit):
-        chunk = padded[off : off + unit]
-        if chunk != b"\xff" * unit:
-            array.program_unit(off, chunk)
+    board.preload_flash(data)
 
 
 def running_target(family: str, program: str) -> SimTarget:

@@ -146,7 +146,7 @@ class Transaction:
         chip = self.chip
         lines = self._lines()
         if lines > 1:
-            dummy = cmd.qpi_dummy or 0
+            dummy = (cmd.qpi_dummy or 0) + self._read_params_dummy(cmd)
             if chip.opi and cmd.kind is Kind.READ:
                 dummy = 20
             elif chip.opi and cmd.kind is Kind.READ_REG:
@@ -154,6 +154,17 @@ class Transaction:
             return lines, lines, dummy + self._vcr_dummy(cmd, dummy)
         mode = (8 // cmd.addr_lines) if cmd.mode_byte else 0
         return cmd.addr_lines, cmd.data_lines, mode + cmd.dummy + self._vcr_dummy(cmd, cmd.dummy)
+
+    def _read_params_dummy(self, cmd: Command) -> int:
+        """Winbond QPI reads: Set Read Parameters (C0h) P[5:4] picks 2, 4, 6 or 8 dummy clocks.
+
+        The table's QPI count is the power-up setting (P[5:4] = 00, 2 clocks); a loader that
+        sets 8 clocks and clocks 8 reads aligned data, one that keeps 8 after a reset reads the
+        stream shifted (W25Q128FV datasheet, "Set Read Parameters (C0h)").
+        """
+        if self.chip.spec.vendor != "winbond" or cmd.kind is not Kind.READ or not cmd.qpi_dummy:
+            return 0
+        return 2 * ((self.chip.regs.get("RP", 0) >> 4) & 3)
 
     def _vcr_dummy(self, cmd: Command, default: int) -> int:
         """Micron VCR[7:4] replaces the default dummy count of fast reads (0 and 15 keep it).
@@ -384,6 +395,7 @@ class Transaction:
             if not cmd.volatile:
                 chip.nv_regs[reg] = chip.regs[reg]
         if cmd.volatile:
-            chip.wel = False
+            if cmd.needs_wel:
+                chip.wel = False
         else:
             chip._start_busy(chip.spec.timing["write_sr"])

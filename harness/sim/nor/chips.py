@@ -94,6 +94,10 @@ def _winbond(name: str, capacity: int, size: int, chip_erase_s: float) -> ChipSp
         Command(0x38, Kind.ENTER_QPI, needs_qe=True),
         Command(0xFF, Kind.EXIT_QPI, qpi_dummy=0),
         Command(0x9F, Kind.READ_ID, qpi_dummy=0),
+        # Set Read Parameters: one data byte in QPI mode, P[5:4] = dummy clocks of QPI reads,
+        # P[1:0] = wrap length; volatile, no WREN needed, back to 00 on reset. Shortcut: the
+        # chip also accepts it in SPI mode, where the datasheet lists no C0h.
+        Command(0xC0, Kind.WRITE_REG, regs=("RP",), volatile=True, qpi_dummy=0),
     ]
     if size > 16 * M:
         rows += [Command(0xB7, Kind.ENTER_4B, qpi_dummy=0), Command(0xE9, Kind.EXIT_4B)]
@@ -102,7 +106,7 @@ def _winbond(name: str, capacity: int, size: int, chip_erase_s: float) -> ChipSp
         commands=table(*rows),
         timing={"page_program": 0.4e-3, "erase_4k": 45e-3, "erase_32k": 120e-3,
                 "erase_64k": 150e-3, "chip_erase": chip_erase_s, "write_sr": 10e-3},
-        qe=("SR2", 1), registers={"SR1": 0x00, "SR2": 0x02, "SR3": 0x60},
+        qe=("SR2", 1), registers={"SR1": 0x00, "SR2": 0x02, "SR3": 0x60, "RP": 0x00},
         mfr_dev=bytes([0xEF, capacity - 0x01]),
     )
 
