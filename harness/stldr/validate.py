@@ -28,6 +28,7 @@ CHECKS = (
     "metadata",
     "ram_fit",
     "init",
+    "init_idle",
     "sector_erase",
     "mass_erase",
     "unaligned_write",
@@ -39,6 +40,10 @@ CHECKS = (
     "timing",
 )
 FULL_READ_LIMIT = 64 * 1024 * 1024
+# QUADSPI registers read over the debug port to tell why a Read went wrong (RM0433 23.5,
+# RM0410 14.5, RM0386 12.5: the same layout on H7, F7 and F4).
+QSPI_SR, QSPI_DLR, QSPI_CCR = 0x08, 0x10, 0x14
+QSPI_SR_BUSY = 1 << 5
 SEED = 0x5717D2
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -242,6 +247,58 @@ class Validator:
             raise Finding(f"Init called twice without reload returned {again.r0}")
         return f"Init returned 1 four times (reloaded 3x, once again in place), {times[0]:.4f} s"
 
+    def check_init_idle(self) -> str:
+        """Init must not return while the flash is still busy with something it started.
+
+        The programmer calls the operation right after Init; a flash still in a program, erase
+        or non-volatile register write ignores its WREN and command, so the operation is lost
+        while the loader's own "WEL set" poll passes (WEL reads 1 during the write cycle).
+        """
+        model = self.device.model
+        if model is None:
+            return "not observable on hardware (needs the flash model's WIP state)"
+        r = self.r
+        r.init()
+        clock = self.target.sim.clock  # type: ignore[union-attr]
+        now = clock.now / clock.hz
+        busy = [c for c in model.quadspi.chips if c.busy]
+        if busy:
+            left = max(c.busy_until for c in busy) - now
+            raise Finding(
+                f"Init returned while the {busy[0].spec.name} is still busy (WIP=1) for another "
+                f"{left * 1000:.1f} ms: it started a write (typically of the non-volatile status/"
+                "configuration register) and did not wait for WIP=0; an erase or write called "
+                "right after Init is ignored by the flash and memory-mapped reads see 0xFF"
+            )
+        return "the flash is idle (WIP=0) when Init returns"
+
+    def _read_left_busy(self, address: int, length: int) -> str | None:
+        """Why the QUADSPI is still BUSY after a Read returned, or None when it is idle."""
+        if "Read" not in self.stldr.functions:
+            return None
+        try:
+            base = self.target.part.peripheral("QUADSPI")
+        except Exception:  # no QUADSPI on this part: nothing to look at
+            return None
+        self.r.read(address, length)
+        try:
+            sr = self.target.read32(base + QSPI_SR)
+            dlr = self.target.read32(base + QSPI_DLR)
+            ccr = self.target.read32(base + QSPI_CCR)
+        except HarnessError:
+            return None
+        if not sr & QSPI_SR_BUSY:
+            return None
+        why = ""
+        if dlr == 0xFFFFFFFF and (ccr >> 26) & 3 == 1:
+            why = (" with DLR=0xFFFFFFFF in indirect read mode: the loader started a read of "
+                   "0 bytes (DLR = size - 1), which the QUADSPI takes as an undefined length, "
+                   "so the transfer never completes (TCF never sets)")
+        return (f"after Read(0x{address:08X}, 0x{length:X}) the QUADSPI is left BUSY "
+                f"(SR=0x{sr:08X}, DLR=0x{dlr:08X}, CCR=0x{ccr:08X}){why}; while BUSY=1 the "
+                "QUADSPI ignores writes to CCR, AR and DLR, so every later command of the call "
+                "is dropped and the loader waits out its polling timeouts")
+
     def _prepare(self, address: int, data: bytes) -> None:
         """Put known content at `address`: by back-door on the simulator, else erase + Write."""
         if self.device.fill(address, data):
@@ -288,7 +345,9 @@ class Validator:
 
     def check_mass_erase(self) -> str:
         if "MassErase" not in self.stldr.functions:
-            raise Finding("no MassErase function")
+            # ST's loader template lists MassErase as optional: without it STM32CubeProgrammer
+            # erases a full chip sector by sector through SectorErase.
+            return "no MassErase function (optional: a full erase goes sector by sector)"
         self._prepare(self.info.start, pattern(0x1000, SEED + 2).replace(b"\xff", b"\x00"))
         res = self.r.mass_erase()
         blank, how = self._blank_check()
@@ -358,6 +417,10 @@ class Validator:
 
     def check_whole_device_read(self) -> str:
         r = self.r
+        page = max(self.info.page_size, 16)
+        stuck = self._read_left_busy(self.info.start, page)
+        if stuck is not None:
+            raise Finding(stuck)
         spans = self._spans()
         laid = True
         for addr, size in spans:
@@ -404,16 +467,18 @@ class Validator:
         if r0 != 0:
             raise Finding(f"Verify(0x{addr:08X}, 0x400 bytes) of equal content reported a "
                           f"mismatch at 0x{r0:08X}")
-        if r1 != want_sum:
-            raise Finding(f"Verify(0x{addr:08X}) checksum (R1) 0x{r1:08X}, byte sum is "
-                          f"0x{want_sum:08X}")
+        # STM32CubeProgrammer tests R0 only; R1 (the checksum) is reported, not judged.
+        sum_note = ("R1=byte sum" if r1 == want_sum else
+                    f"R1=0x{r1:08X} is not the byte sum 0x{want_sum:08X} (not used by the "
+                    "programmer)")
         bad = bytearray(data)
         bad[0x123] ^= 0x10
         r0, _ = r.verify(addr, bytes(bad))
         if r0 == 0:
             raise Finding(f"Verify missed a difference at 0x{addr + 0x123:08X}")
         near = "" if abs(r0 - (addr + 0x123)) <= 8 else f" (reported 0x{r0:08X}, approximate)"
-        return f"equal block: R0=0, R1=byte sum; altered byte at 0x{addr + 0x123:08X} found{near}"
+        return (f"equal block: R0=0, {sum_note}; altered byte at 0x{addr + 0x123:08X} "
+                f"found{near}")
 
     def _prepare_written(self, addr: int, data: bytes) -> None:
         r = self.r
@@ -426,50 +491,74 @@ class Validator:
         if "CheckSum" not in self.stldr.functions:
             return "no CheckSum function (optional)"
         info, r = self.info, self.r
-        addr = info.start + 0x2001
+        addr = info.start + 0x2000
         data = pattern(0x334, SEED + 4)
         self._prepare_written(addr, data)
-        for start, size, init in ((addr, len(data), 0), (addr + 3, 0x101, 0x1234)):
+        # Word-aligned start and size: what the programmer and the loader's own Verify pass.
+        for start, size, init in ((addr, len(data), 0), (addr + 0x100, 0x100, 0x1234)):
             chunk = data[start - addr : start - addr + size]
             want = (sum(chunk) + init) & 0xFFFFFFFF
             got = r.checksum(start, size, init)
             if got != want:
                 raise Finding(f"CheckSum(0x{start:08X}, 0x{size:X}, 0x{init:X}) = 0x{got:08X}, "
                               f"the byte sum is 0x{want:08X}")
-        return "byte sums match at unaligned start and size, with and without an initial value"
+        # Unaligned starts are reported only: ST's reference CheckSum rounds the start down to
+        # a word and the size up, so its sum there is not a plain byte sum, and the programmer
+        # never judges a CheckSum value (Verify's R0 decides).
+        start, size = addr + 3, 0x101
+        got = r.checksum(start, size, 0)
+        want = sum(data[3 : 3 + size]) & 0xFFFFFFFF
+        odd = ("also at an unaligned start" if got == want else
+               f"at an unaligned start (0x{start:08X}, 0x{size:X}) it returns 0x{got:08X}, "
+               f"not the byte sum 0x{want:08X}: informational, as ST's reference loaders do")
+        return f"byte sums match at word-aligned start and size, with an initial value; {odd}"
 
     def check_order(self) -> str:
         """Operations in orders a programmer uses, with and without the reload + Init."""
-        info = self.info
         sector, _ = self._sector(min(2, self._sector_count() - 1))
         data = pattern(0x300, SEED + 5)
         notes = []
         for reinit in (True, False):
-            r = LoaderRunner(self.target, self.stldr, reinit=reinit)
-            label = "with re-Init" if reinit else "without re-Init"
-            r.init()
-            r.read(sector, 0x100)                         # a Read first
-            r.sector_erase(sector, sector)                # erase after a Read
-            blank = r.read(sector, 0x300)
-            erase = bytes([info.erase_value]) * 0x300
-            i = _first_difference(blank, erase)
-            if i >= 0:
-                raise Finding(f"{label}: Read after SectorErase shows 0x{blank[i]:02X} at "
-                              f"0x{sector + i:08X}, expected erased 0x{info.erase_value:02X}")
-            r.write(sector, data)
-            back = r.read(sector, 0x300)                  # Read after Write
-            i = _first_difference(back, data)
-            if i >= 0:
-                raise Finding(f"{label}: Read after Write returns 0x{back[i]:02X} at "
-                              f"0x{sector + i:08X}, expected 0x{data[i]:02X} "
-                              "(the loader depends on the order of calls)")
-            if "Verify" in self.stldr.functions:
-                r.read(sector, 0x10)
-                r0, _ = r.verify(sector, data[:0x300])    # Verify after a Read
-                if r0 != 0:
-                    raise Finding(f"{label}: Verify after Read reports a mismatch at 0x{r0:08X}")
-            notes.append(label)
-        return "Read->Erase->Read->Write->Read->Verify consistent " + " and ".join(notes)
+            judged = reinit or not self.reinit
+            try:
+                notes.append(self._order_pass(reinit, sector, data))
+            except (Finding, HarnessError) as exc:
+                # STM32CubeProgrammer reloads and calls Init before every operation, so an
+                # order dependence without re-Init fails only when asked (--no-reinit).
+                if judged:
+                    raise
+                text = str(exc) if isinstance(exc, Finding) else exc.message
+                notes.append(f"without re-Init (informational, the programmer always re-Inits): "
+                             f"{text.splitlines()[0]}")
+                self._fresh()
+        return "Read->Erase->Read->Write->Read->Verify: " + "; ".join(notes)
+
+    def _order_pass(self, reinit: bool, sector: int, data: bytes) -> str:
+        info = self.info
+        r = LoaderRunner(self.target, self.stldr, reinit=reinit)
+        label = "with re-Init" if reinit else "without re-Init"
+        r.init()
+        r.read(sector, 0x100)                         # a Read first
+        r.sector_erase(sector, sector)                # erase after a Read
+        blank = r.read(sector, 0x300)
+        erase = bytes([info.erase_value]) * 0x300
+        i = _first_difference(blank, erase)
+        if i >= 0:
+            raise Finding(f"{label}: Read after SectorErase shows 0x{blank[i]:02X} at "
+                          f"0x{sector + i:08X}, expected erased 0x{info.erase_value:02X}")
+        r.write(sector, data)
+        back = r.read(sector, 0x300)                  # Read after Write
+        i = _first_difference(back, data)
+        if i >= 0:
+            raise Finding(f"{label}: Read after Write returns 0x{back[i]:02X} at "
+                          f"0x{sector + i:08X}, expected 0x{data[i]:02X} "
+                          "(the loader depends on the order of calls)")
+        if "Verify" in self.stldr.functions:
+            r.read(sector, 0x10)
+            r0, _ = r.verify(sector, data[:0x300])    # Verify after a Read
+            if r0 != 0:
+                raise Finding(f"{label}: Verify after Read reports a mismatch at 0x{r0:08X}")
+        return f"{label}: consistent"
 
     def check_timing(self) -> str:
         per: dict[str, float] = {}

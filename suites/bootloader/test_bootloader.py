@@ -24,7 +24,8 @@ from harness.flows.internal_flash import internal_flash
 from harness.target import Target
 from harness.target.base import Pin, ResetKind
 
-pytestmark = pytest.mark.needs("boot0", "uart")
+# The ROM bootloaders modelled and checked here are those of the G0 and H7 parts.
+pytestmark = [pytest.mark.needs("boot0", "uart"), pytest.mark.family("g0", "h7")]
 ROM_FAMILIES = ("g0", "h7")  # the simulated ROM programs flash through these controller models
 
 

@@ -20,7 +20,8 @@ from harness.report import attach_text, step
 from harness.target import Target
 from harness.target.base import Capability, Pin, ResetKind
 
-pytestmark = pytest.mark.needs("uart")
+# Our jump test firmware exists for G0 and H7 (firmware/).
+pytestmark = [pytest.mark.needs("uart"), pytest.mark.family("g0", "h7")]
 
 FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
 FIRMWARE_DIRS = {"g0": "g071", "h7": "h743"}  # one build per family, linked for its smallest RAM

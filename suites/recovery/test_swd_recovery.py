@@ -17,7 +17,11 @@ from harness.report import attach_text, step
 from harness.target import Target
 from harness.target.base import Capability, Pin, ResetKind
 
-pytestmark = [pytest.mark.destructive, pytest.mark.needs("connect_under_reset", "core")]
+pytestmark = [
+    pytest.mark.destructive,
+    pytest.mark.needs("connect_under_reset", "core"),
+    pytest.mark.family("g0", "h7"),  # the swd_off test firmware exists for these families
+]
 
 FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
 FIRMWARE_DIRS = {"g0": "g071", "h7": "h743"}

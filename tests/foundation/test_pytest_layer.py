@@ -17,6 +17,11 @@ def test_only_h7(target):
 @pytest.mark.needs("fault_injection")
 def test_needs(target):
     assert target.sim is not None
+
+@pytest.mark.family("g0", "h7")
+@pytest.mark.family("h7")
+def test_markers_narrow_together(target):
+    assert target.part.family == "h7"
 """
 
 
@@ -44,14 +49,14 @@ def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 
 def test_default_selection_is_every_sim_board(pytester: pytest.Pytester) -> None:
     result = _run(pytester)
-    result.assert_outcomes(passed=4 + 2 + 4)
+    result.assert_outcomes(passed=4 + 2 + 4 + 2)
     for name in ("nucleo-g071rb", "nucleo-g0b1re", "nucleo-h743zi", "stm32h750b-dk"):
         result.stdout.fnmatch_lines([f"*test_board_fixture?{name}? PASSED*"])
 
 
 def test_board_option_narrows_and_family_marker_skips(pytester: pytest.Pytester) -> None:
     result = _run(pytester, "--board", "nucleo-g071rb")
-    result.assert_outcomes(passed=2, skipped=1)
+    result.assert_outcomes(passed=2, skipped=2)
 
 
 def test_unknown_board_is_a_usage_error(pytester: pytest.Pytester) -> None:
@@ -62,12 +67,12 @@ def test_unknown_board_is_a_usage_error(pytester: pytest.Pytester) -> None:
 
 def test_runs_under_xdist(pytester: pytest.Pytester) -> None:
     result = _run(pytester, "-n", "2")
-    result.assert_outcomes(passed=10)
+    result.assert_outcomes(passed=12)
 
 
 def test_allure_results_carry_board_labels(pytester: pytest.Pytester) -> None:
     result = _run(pytester, "--board", "nucleo-h743zi", "--alluredir", "allure")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
     import json
 
     labels = [
