@@ -519,12 +519,15 @@ class Validator:
         data = pattern(0x300, SEED + 5)
         notes = []
         for reinit in (True, False):
-            judged = reinit or not self.reinit
+            # The programmer reloads and calls Init before every operation, but within one
+            # operation it calls an exported Read chunk after chunk without Init: a Read must
+            # work without re-Init. A loader without Read is read through the window its Init
+            # maps, so its order dependence without re-Init is informational (unless asked
+            # with --no-reinit).
+            judged = reinit or not self.reinit or "Read" in self.stldr.functions
             try:
                 notes.append(self._order_pass(reinit, sector, data))
             except (Finding, HarnessError) as exc:
-                # STM32CubeProgrammer reloads and calls Init before every operation, so an
-                # order dependence without re-Init fails only when asked (--no-reinit).
                 if judged:
                     raise
                 text = str(exc) if isinstance(exc, Finding) else exc.message
