@@ -65,8 +65,8 @@ class SkippingQuadspi(Quadspi):
     def mark_all_dirty(self) -> None:
         """Call after changing chip bytes behind the controller's back (test back-doors)."""
         for i, chip in enumerate(self.chips):
-            self.dirty |= {(i, b) for b in range((len(chip.data) + MIRROR_BLOCK - 1)
-                                                 // MIRROR_BLOCK)}
+            blocks = (chip.spec.size + MIRROR_BLOCK - 1) // MIRROR_BLOCK
+            self.dirty |= {(i, b) for b in range(blocks)}
 
     def _close(self) -> None:
         skip_to = 0.0
@@ -81,7 +81,7 @@ class SkippingQuadspi(Quadspi):
                 self.mark_all_dirty()
             elif cmd.kind in (Kind.PROGRAM, Kind.ERASE) and t.address is not None:
                 size = cmd.size if cmd.kind is Kind.ERASE else t.chip.spec.page_size
-                start = (t.address % len(t.chip.data)) & ~(size - 1)
+                start = (t.address % t.chip.spec.size) & ~(size - 1)
                 for block in range(start // MIRROR_BLOCK, (start + size - 1) // MIRROR_BLOCK + 1):
                     self.dirty.add((index, block))
         super()._close()
@@ -105,10 +105,8 @@ class MirroringWindow(QuadspiWindow):
 
     def __init__(self, ctrl: SkippingQuadspi) -> None:
         super().__init__(ctrl)
-        self.mirror = bytearray()
+        self.mirror = bytearray()  # allocated when dual-flash memory-mapped mode first needs it
         self.mirrored = False
-        if len(ctrl.chips) == 2:
-            self.mirror = bytearray(b"\xff") * (2 * len(ctrl.chips[0].data))
 
     @property
     def cpu_map(self) -> CpuMap:  # type: ignore[override]
@@ -136,9 +134,17 @@ class MirroringWindow(QuadspiWindow):
 
     def _dual_linear(self) -> bool:
         ctrl = self.ctrl
-        if not self.mirror or not ctrl.dual or not ctrl.cr & CR_EN or ctrl.fmode != FMODE_MMAP:
+        if len(ctrl.chips) != 2 or not ctrl.dual or not ctrl.cr & CR_EN:
             return False
-        return all(_serves_linearly(ctrl, chip) for chip in ctrl.chips)
+        if ctrl.fmode != FMODE_MMAP:
+            return False
+        if not all(_serves_linearly(ctrl, chip) for chip in ctrl.chips):
+            return False
+        if not self.mirror:
+            # First use: start from erased cells; every block programmed or erased since the
+            # chips were created is still in ctrl.dirty and is copied in by _update_mirror.
+            self.mirror = bytearray(b"\xff") * (2 * ctrl.chips[0].spec.size)
+        return True
 
     def _update_mirror(self) -> None:
         ctrl = self.ctrl
@@ -219,7 +225,7 @@ class ExternalFlash:
     def size(self) -> int:
         if self.quadspi is None:
             return 0
-        return sum(len(c.data) for c in self.quadspi.chips)
+        return sum(c.spec.size for c in self.quadspi.chips)
 
     def wire_reset(self, rcc: Any) -> None:
         """Connect RCC AHB3RSTR.QSPIRST to the controller's reset."""

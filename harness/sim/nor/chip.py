@@ -40,12 +40,20 @@ class NorFlash:
     def __init__(self, spec: ChipSpec | str, clock: Callable[[], float]) -> None:
         self.spec = chip_spec(spec) if isinstance(spec, str) else spec
         self.clock = clock
-        self.data = bytearray(b"\xff") * self.spec.size
+        self._data: bytearray | None = None  # allocated on first use: boards stay cheap to create
         self.nv_regs = dict(self.spec.registers)  # non-volatile copies (reset values)
         self.log: list[str] = []  # why transactions were ignored: what a logic analyser shows
         self.busy_until = 0.0
         self.selected = False
         self.power_on()
+
+    @property
+    def data(self) -> bytearray:
+        """The cells (erased = 0xFF). Allocated lazily: a 64 MiB chip costs tens of ms to fill,
+        and most tests never touch the external flash of the board they create."""
+        if self._data is None:
+            self._data = bytearray(b"\xff") * self.spec.size
+        return self._data
 
     # -- state ----------------------------------------------------------------------------
     def power_on(self) -> None:
