@@ -201,6 +201,10 @@ class Bus:
         self._devices: list[Device] = []
         self._bases: list[int] = []
         self._on_debug_access = on_debug_access
+        # Called with (address, length) after every write that did not come from the core:
+        # the core drops translated code there, so code written by a debugger or the bootrom
+        # runs as written, not as it was when last executed.
+        self.write_observers: list[Callable[[int, int], None]] = []
 
     @property
     def devices(self) -> list[Device]:
@@ -257,6 +261,9 @@ class Bus:
         if address + size > dev.end:
             raise BusFault(address, f"access crosses the end of {dev.name}", write=True)
         dev.write(address - dev.base, size, value, access)
+        if access is not Access.CPU:
+            for observer in self.write_observers:
+                observer(address, size)
 
     def read_block(self, address: int, length: int, access: Access = Access.DEBUG) -> bytes:
         out = bytearray()
@@ -278,3 +285,6 @@ class Bus:
             chunk = min(len(data) - pos, dev.end - (address + pos))
             dev.write_block(address + pos - dev.base, bytes(data[pos : pos + chunk]), access)
             pos += chunk
+        if access is not Access.CPU and data:
+            for observer in self.write_observers:
+                observer(address, len(data))

@@ -183,7 +183,20 @@ class CortexM:
         self.uc.hook_add(UC_HOOK_INTR, self._on_intr)
         self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid)
         board.on_reset(self._on_board_reset)
+        board.bus.write_observers.append(self._code_written)
+        array = board.flash.array  # erases and programming change code under the core too
+        array.on_change.append(lambda offset, n: self._code_written(array.base + offset, n))
         self.reset()
+
+    def _code_written(self, address: int, length: int) -> None:
+        """A debugger or the bootrom wrote memory: forget code translated from there."""
+        if self._in_emu:
+            return  # the core's own stores: Unicorn tracks self-modifying code itself
+        self.uc.ctl_remove_cache(address, address + length)
+        size, shown = self._alias  # the same bytes seen through the boot alias at 0
+        if shown is not None and shown.base <= address < shown.base + size:
+            offset = address - shown.base
+            self.uc.ctl_remove_cache(offset, offset + length)
 
     # -- construction ---------------------------------------------------------------------
     def _attach_system_devices(self) -> None:
