@@ -30,10 +30,14 @@ def main() -> None:
     assert len(data) == size
     rate = size / elapsed / (1 << 20)
     chunks = -(-size // runner.buffer_size)
-    print(f"whole-device read, {size >> 20} MiB in {chunks} chunks of 0x{runner.buffer_size:X}: "
-          f"{elapsed:.2f} s = {rate:.1f} MiB/s")
-    print(f"ST-LINK/V3 vendor figure: {VENDOR_MIB_S} MiB/s -> x{rate / VENDOR_MIB_S:.0f}; "
-          f"goal >= {GOAL_MIB_S} MiB/s: {'met' if rate >= GOAL_MIB_S else 'NOT met'}")
+    print(
+        f"whole-device read, {size >> 20} MiB in {chunks} chunks of 0x{runner.buffer_size:X}: "
+        f"{elapsed:.2f} s = {rate:.1f} MiB/s"
+    )
+    print(
+        f"ST-LINK/V3 vendor figure: {VENDOR_MIB_S} MiB/s -> x{rate / VENDOR_MIB_S:.0f}; "
+        f"goal >= {GOAL_MIB_S} MiB/s: {'met' if rate >= GOAL_MIB_S else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

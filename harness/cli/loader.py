@@ -29,8 +29,12 @@ def _render(console: Console, ld: Stldr) -> None:
     meta.add_row("toolchain", ld.toolchain)
     abi = "hard-float" if ld.hard_float else "soft-float"
     meta.add_row("ABI", f"EABI{ld.eabi_version}, {abi} (e_flags 0x{ld.e_flags:08X})")
-    meta.add_row("RWPI", f"yes, R9 = 0x{ld.r9:08X}" if ld.rwpi and ld.r9 is not None
-                 else ("yes, static base unknown" if ld.rwpi else "no"))
+    meta.add_row(
+        "RWPI",
+        f"yes, R9 = 0x{ld.r9:08X}"
+        if ld.rwpi and ld.r9 is not None
+        else ("yes, static base unknown" if ld.rwpi else "no"),
+    )
     meta.add_row("return trap", f"BKPT at 0x{ld.trap_address:08X}")
     console.print(meta)
 
@@ -46,8 +50,14 @@ def _render(console: Console, ld: Stldr) -> None:
     for col in ("#", "address", "filesz", "memsz", "flags", "role"):
         segs.add_column(col, justify="right" if col in ("filesz", "memsz") else "left")
     for s in ld.segments:
-        segs.add_row(str(s.index), f"0x{s.vaddr:08X}", f"0x{s.filesz:X}", f"0x{s.memsz:X}",
-                     s.flag_text, "StorageInfo (not loaded)" if s.metadata else "loaded")
+        segs.add_row(
+            str(s.index),
+            f"0x{s.vaddr:08X}",
+            f"0x{s.filesz:X}",
+            f"0x{s.memsz:X}",
+            s.flag_text,
+            "StorageInfo (not loaded)" if s.metadata else "loaded",
+        )
     console.print(segs)
     if ld.warnings:
         for w in ld.warnings:
@@ -75,12 +85,21 @@ def info(paths: tuple[str, ...]) -> None:
 @loader.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--board", "board_name", required=True, help="board from the inventory")
-@click.option("--inventory", default=None,
-              help="board inventory TOML (default: fixtures/boards.toml)")
-@click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False),
-              help="write one record per check (loader, check, passed, detail)")
-@click.option("--no-reinit", is_flag=True,
-              help="do not reload + Init before each operation (finds order-dependent loaders)")
+@click.option(
+    "--inventory", default=None, help="board inventory TOML (default: fixtures/boards.toml)"
+)
+@click.option(
+    "--json",
+    "json_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="write one record per check (loader, check, passed, detail)",
+)
+@click.option(
+    "--no-reinit",
+    is_flag=True,
+    help="do not reload + Init before each operation (finds order-dependent loaders)",
+)
 @click.option("--full", is_flag=True, help="write the whole device, not a sample")
 def validate(
     paths: tuple[str, ...],

@@ -63,12 +63,20 @@ def run_validate(
             err.print(f"[red]error:[/red] cannot open board {board_name}: {exc}")
             return 2
         try:
-            with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                          console=err, transient=True) as bars:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                console=err,
+                transient=True,
+            ) as bars:
                 tasks: dict[str, Any] = {}
 
                 def note(
-                    phase: str, done: int, total: int, tasks: dict[str, Any] = tasks,
+                    phase: str,
+                    done: int,
+                    total: int,
+                    tasks: dict[str, Any] = tasks,
                     name: str = Path(path).name,
                 ) -> None:
                     if phase not in tasks:
@@ -89,8 +97,10 @@ def run_validate(
         console.print(_table(path, results))
         failed = [r for r in results if r.passed is False]
         passed = sum(1 for r in results if r.passed)
-        console.print(f"{path}: {passed} passed, {len(failed)} failed, "
-                      f"{sum(1 for r in results if r.passed is None)} not run")
+        console.print(
+            f"{path}: {passed} passed, {len(failed)} failed, "
+            f"{sum(1 for r in results if r.passed is None)} not run"
+        )
         records += [r.record() for r in results]
         if failed and status == 0:
             status = 1

@@ -29,9 +29,7 @@ class H7InternalFlash(InternalFlash):
     def _bank(self, index: int) -> int:
         return index // self.geometry.pages_per_bank
 
-    def _wait_bank(
-        self, bank: int, what: str, timeout_s: float, expected_s: float = 10e-6
-    ) -> None:
+    def _wait_bank(self, bank: int, what: str, timeout_s: float, expected_s: float = 10e-6) -> None:
         base = bank * BANK_STRIDE
         wait_until(
             self.target,

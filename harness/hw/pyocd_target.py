@@ -126,7 +126,7 @@ class PyOCDTarget(Target):
     ) -> None:
         super().__init__(spec, part or get_part(spec.part))
         if not spec.probe:
-            raise ConfigError(f"board {spec.name!r} names no probe", hint="set probe = \"<id>\"")
+            raise ConfigError(f"board {spec.name!r} names no probe", hint='set probe = "<id>"')
         if spec.connect_mode not in CONNECT_MODES:
             raise ConfigError(
                 f"board {spec.name!r}: unknown connect_mode {spec.connect_mode!r}",
@@ -157,7 +157,8 @@ class PyOCDTarget(Target):
             close = difflib.get_close_matches(target_type.lower(), known_target_types(), n=8)
             raise ConfigError(
                 f"board {self.name!r}: pyOCD knows no target type {target_type!r}",
-                hint="close matches: " + (", ".join(close) or "none")
+                hint="close matches: "
+                + (", ".join(close) or "none")
                 + " (all: `pyocd list --targets`; use cortex_m for a generic core)",
             )
         probe = _choose_probe(self.spec.probe or "")
@@ -430,8 +431,11 @@ class PyOCDTarget(Target):
         if self._port is None or not self._port.is_open:
             try:
                 port = serial.serial_for_url(
-                    url, baudrate=self.spec.uart.baud, parity=serial.PARITY_EVEN,
-                    timeout=1.0, do_not_open=True,
+                    url,
+                    baudrate=self.spec.uart.baud,
+                    parity=serial.PARITY_EVEN,
+                    timeout=1.0,
+                    do_not_open=True,
                 )
                 # Set the lines before opening so BOOT0/NRST do not glitch on open.
                 for how, inv, level in (

@@ -62,9 +62,7 @@ class Device:
         pos = 0
         while pos < len(data):
             step = 4 if ((offset + pos) % 4 == 0 and len(data) - pos >= 4) else 1
-            self.write(
-                offset + pos, step, int.from_bytes(data[pos : pos + step], "little"), access
-            )
+            self.write(offset + pos, step, int.from_bytes(data[pos : pos + step], "little"), access)
             pos += step
 
     def power_on(self) -> None:

@@ -174,8 +174,11 @@ def _serves_linearly(ctrl: Quadspi, chip: NorFlash) -> bool:
     t.dummy((ccr >> 18) & 0x1F)
     del chip.log[before:]  # a probe, not traffic
     return (
-        not t.deaf and t.cmd is not None and t.cmd.kind is Kind.READ
-        and t.address is not None and t.pre_data_cycles == t.expected_cycles
+        not t.deaf
+        and t.cmd is not None
+        and t.cmd.kind is Kind.READ
+        and t.address is not None
+        and t.pre_data_cycles == t.expected_cycles
         and LINES[(ccr >> 24) & 3] == t.data_lines
     )
 
@@ -198,8 +201,10 @@ class ExternalFlash:
         if not specs:
             return
         if len(specs) > 1:
-            raise ConfigError(f"board {board.name}: more than one QUADSPI external_flash entry",
-                              hint="use one entry with chips = 2 for dual-flash mode")
+            raise ConfigError(
+                f"board {board.name}: more than one QUADSPI external_flash entry",
+                hint="use one entry with chips = 2 for dual-flash mode",
+            )
         spec = specs[0]
         if spec.chips not in (1, 2) or (spec.chips == 1 and spec.bank != 1):
             raise ConfigError(
@@ -211,8 +216,10 @@ class ExternalFlash:
         try:
             base = board.part.peripheral("QUADSPI")
         except Exception as exc:
-            raise ConfigError(f"board {board.name}: part {board.part.name} has no QUADSPI",
-                              hint="add QUADSPI to the part's peripherals") from exc
+            raise ConfigError(
+                f"board {board.name}: part {board.part.name} has no QUADSPI",
+                hint="add QUADSPI to the part's peripherals",
+            ) from exc
         self.quadspi = SkippingQuadspi("QUADSPI", base, chips, clock)
         board.bus.attach(self.quadspi)
         board.bus.attach(self.quadspi.window)
@@ -258,8 +265,10 @@ class ExternalFlash:
 
     def _q(self) -> SkippingQuadspi:
         if self.quadspi is None:
-            raise ConfigError(f"board {self.board.name} has no external flash",
-                              hint="add external_flash to its inventory entry")
+            raise ConfigError(
+                f"board {self.board.name} has no external flash",
+                hint="add external_flash to its inventory entry",
+            )
         return self.quadspi
 
 

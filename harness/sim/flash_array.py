@@ -55,9 +55,7 @@ class FlashArray(Device):
         old = self.data[offset : offset + self.unit]
         if interrupted:
             # Half of the requested transitions happened (deterministic: even byte lanes).
-            new = bytes(
-                (o & p) if i % 2 == 0 else o for i, (o, p) in enumerate(zip(old, payload))
-            )
+            new = bytes((o & p) if i % 2 == 0 else o for i, (o, p) in enumerate(zip(old, payload)))
             self.ecc_bad.add(idx)
         else:
             new = bytes(o & p for o, p in zip(old, payload))

@@ -226,9 +226,7 @@ class Quadspi(RegisterBlock):
         if self.fmode == FMODE_WRITE and self.cr & CR_EN and not self.sr & SR_TCF:
             if FIFO_SIZE - level >= self.fthres:  # room for the threshold: write DR
                 sr |= SR_FTF
-        elif self.fmode == FMODE_READ and (
-            level >= self.fthres or (level and not self.active)
-        ):
+        elif self.fmode == FMODE_READ and (level >= self.fthres or (level and not self.active)):
             sr |= SR_FTF
         return sr | (min(level, 32) << 8)
 
@@ -382,8 +380,11 @@ class QuadspiWindow(Device):
             t.alternate(((ccr >> 16) & 3) + 1, LINES[(ccr >> 14) & 3])
         t.dummy((ccr >> 18) & 0x1F)
         linear = (
-            not t.deaf and t.cmd is not None and t.cmd.kind is Kind.READ
-            and t.address is not None and t.pre_data_cycles == t.expected_cycles
+            not t.deaf
+            and t.cmd is not None
+            and t.cmd.kind is Kind.READ
+            and t.address is not None
+            and t.pre_data_cycles == t.expected_cycles
             and LINES[(ccr >> 24) & 3] == t.data_lines
         )
         chip.log[:] = chip.log[: len(chip.log) - (1 if t.deaf else 0)]  # probe, not traffic
@@ -403,8 +404,7 @@ def attach_quadspi(board: QuadspiHost, chips: list[NorFlash | str]) -> Quadspi:
     """Build the controller and its window onto `board`; chip names use the board's clock."""
     clock = board.clock
     models = [
-        c if isinstance(c, NorFlash) else NorFlash(c, lambda: clock.now / clock.hz)
-        for c in chips
+        c if isinstance(c, NorFlash) else NorFlash(c, lambda: clock.now / clock.hz) for c in chips
     ]
     ctrl = Quadspi("QUADSPI", board.part.peripheral("QUADSPI"), models)
     board.bus.attach(ctrl)

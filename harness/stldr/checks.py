@@ -79,8 +79,7 @@ def metadata_warnings(stldr: Stldr, *, blob_len: int = STORAGE_INFO_SIZE) -> lis
         out.append("StorageInfo has an empty sector list: nothing can be erased")
     elif info.sectors_total != info.size:
         out.append(
-            f"sector list sums to 0x{info.sectors_total:X} bytes but DeviceSize is "
-            f"0x{info.size:X}"
+            f"sector list sums to 0x{info.sectors_total:X} bytes but DeviceSize is 0x{info.size:X}"
         )
     page = info.page_size
     if page & (page - 1) or not MIN_PAGE <= page <= MAX_PAGE:
@@ -89,11 +88,15 @@ def metadata_warnings(stldr: Stldr, *, blob_len: int = STORAGE_INFO_SIZE) -> lis
         out.append(f"EraseValue 0x{info.erase_value:02X} is neither 0xFF nor 0x00")
     window = _window(info.start)
     if window is None and not (info.start == 0 and info.device_type in UNMAPPED_TYPES):
-        out.append(f"DeviceStartAddress 0x{info.start:08X} lies outside every memory window "
-                   "an STM32 maps external memory at")
+        out.append(
+            f"DeviceStartAddress 0x{info.start:08X} lies outside every memory window "
+            "an STM32 maps external memory at"
+        )
     elif window is not None and _window(max(info.start, info.end - 1)) != window:
-        out.append(f"device [0x{info.start:08X}, 0x{info.end:08X}) runs past the end of the "
-                   f"{window} window")
+        out.append(
+            f"device [0x{info.start:08X}, 0x{info.end:08X}) runs past the end of the "
+            f"{window} window"
+        )
     for name in ("Write",):
         if name not in stldr.functions:
             out.append(f"no {name} function: the device cannot be programmed")

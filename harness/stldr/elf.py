@@ -31,7 +31,14 @@ PT_LOAD = 1
 PF_X, PF_W, PF_R = 1, 2, 4
 
 FUNCTION_NAMES = (
-    "Init", "Write", "Read", "SectorErase", "MassErase", "CheckSum", "Verify", "DeInit",
+    "Init",
+    "Write",
+    "Read",
+    "SectorErase",
+    "MassErase",
+    "CheckSum",
+    "Verify",
+    "DeInit",
 )
 REQUIRED_SYMBOLS = ("Init", "StorageInfo")
 
@@ -150,8 +157,10 @@ def check_header(data: bytes, where: str) -> None:
     phoff, shoff = _u("<II", data, 28)
     phentsize, phnum, shentsize, shnum = _u("<HHHxxH", data, 42)
     if phnum == 0:
-        raise LoaderError(f"{where}: ELF has no program headers, nothing to load",
-                          hint="link the loader as an executable (not with -r)")
+        raise LoaderError(
+            f"{where}: ELF has no program headers, nothing to load",
+            hint="link the loader as an executable (not with -r)",
+        )
     if phentsize < 32 or phoff + phentsize * phnum > len(data):
         raise TruncatedElfError(
             f"{where}: program header table (offset 0x{phoff:X}, {phnum} x {phentsize}) "
@@ -176,8 +185,10 @@ def load(source: str | Path | bytes, *, name: str | None = None) -> Stldr:
         try:
             data = Path(source).read_bytes()
         except OSError as exc:
-            raise LoaderError(f"{where}: cannot read ({exc.strerror or exc})",
-                              hint="check the path and permissions") from None
+            raise LoaderError(
+                f"{where}: cannot read ({exc.strerror or exc})",
+                hint="check the path and permissions",
+            ) from None
     check_header(data, where)
     try:
         return _parse(data, where)
@@ -265,14 +276,21 @@ def _segments(elf: ELFFile, data: bytes, where: str, si_addr: int, si_size: int)
                 hint="the file is truncated; fetch it again",
             )
         if memsz < filesz:
-            raise LoaderError(f"{where}: segment {i} has memsz {memsz} < filesz {filesz}",
-                              hint="the ELF is corrupt; rebuild the loader")
+            raise LoaderError(
+                f"{where}: segment {i} has memsz {memsz} < filesz {filesz}",
+                hint="the ELF is corrupt; rebuild the loader",
+            )
         if vaddr + memsz > 1 << 32:
-            raise LoaderError(f"{where}: segment {i} at 0x{vaddr:08X} wraps the address space",
-                              hint="the ELF is corrupt; rebuild the loader")
+            raise LoaderError(
+                f"{where}: segment {i} at 0x{vaddr:08X} wraps the address space",
+                hint="the ELF is corrupt; rebuild the loader",
+            )
         metadata = memsz > 0 and si_addr <= vaddr and vaddr + memsz <= si_end
-        out.append(Segment(i, vaddr, off, filesz, memsz, int(h["p_flags"]),
-                           data[off : off + filesz], metadata))
+        out.append(
+            Segment(
+                i, vaddr, off, filesz, memsz, int(h["p_flags"]), data[off : off + filesz], metadata
+            )
+        )
     if not out:
         raise LoaderError(f"{where}: no PT_LOAD segment", hint="nothing would be loaded")
     return out
@@ -311,8 +329,15 @@ class _Section:
 def _sections(elf: ELFFile) -> list[_Section]:
     out = []
     for sec in elf.iter_sections():
-        out.append(_Section(sec.name, int(sec["sh_addr"]), int(sec["sh_size"]),
-                            int(sec["sh_flags"]), sec["sh_type"] == "SHT_NOBITS"))
+        out.append(
+            _Section(
+                sec.name,
+                int(sec["sh_addr"]),
+                int(sec["sh_size"]),
+                int(sec["sh_flags"]),
+                sec["sh_type"] == "SHT_NOBITS",
+            )
+        )
     return out
 
 

@@ -81,9 +81,7 @@ class LoaderCallError(LoaderError):
     ) -> None:
         details = []
         if registers:
-            details.append(
-                " ".join(f"{k.upper()}=0x{v:08X}" for k, v in registers.items())
-            )
+            details.append(" ".join(f"{k.upper()}=0x{v:08X}" for k, v in registers.items()))
         if fault:
             details.append(" ".join(f"{k}=0x{v:08X}" for k, v in fault.items()))
         if trace:
@@ -175,8 +173,10 @@ class LoaderRunner:
             self.load()
         address = self.stldr.function(name)
         if address is None:
-            raise LoaderError(f"{self.stldr.path}: the loader exports no {name} function",
-                              hint="this operation cannot be done with this loader")
+            raise LoaderError(
+                f"{self.stldr.path}: the loader exports no {name} function",
+                hint="this operation cannot be done with this loader",
+            )
         tgt = self.target
         tgt.halt()
         regs = {f"r{i}": 0 for i in range(13)}
@@ -230,8 +230,9 @@ class LoaderRunner:
                 hint="the loader crashed: check its RAM layout, stack and the registers it "
                 "touches on this part",
             )
-        result = CallResult(name, tgt.read_core_register("r0"), tgt.read_core_register("r1"),
-                            seconds)
+        result = CallResult(
+            name, tgt.read_core_register("r0"), tgt.read_core_register("r1"), seconds
+        )
         self.calls.append(result)
         return result
 
@@ -256,8 +257,14 @@ class LoaderRunner:
             last = getattr(core, "last_fault", None)
             if last is not None and cls is LoaderFault:
                 message += f": {last.describe()}"
-        return cls(f"{self.stldr.path}: {message}", hint=hint, function=name,
-                   registers=registers, fault=fault, trace=trace)
+        return cls(
+            f"{self.stldr.path}: {message}",
+            hint=hint,
+            function=name,
+            registers=registers,
+            fault=fault,
+            trace=trace,
+        )
 
     def _check(self, result: CallResult, what: str) -> None:
         if result.r0 != 1:
@@ -330,8 +337,10 @@ class LoaderRunner:
         """(R0 = 0 or first failing address, R1 = checksum) for `data` compared at `address`."""
         self.begin()
         if len(data) > self.buffer_size or len(data) % 4:
-            raise LoaderError(f"verify block of {len(data)} bytes does not fit the buffer "
-                              "in whole words", hint="verify in buffer-sized word multiples")
+            raise LoaderError(
+                f"verify block of {len(data)} bytes does not fit the buffer in whole words",
+                hint="verify in buffer-sized word multiples",
+            )
         self.target.write_memory(self.buffer, data)
         result = self.call("Verify", address, self.buffer, len(data) // 4, misalign)
         return result.r0, result.r1

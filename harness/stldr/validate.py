@@ -58,8 +58,12 @@ class CheckResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
     def record(self) -> dict[str, Any]:
-        return {"loader": self.loader, "check": self.check, "passed": self.passed,
-                "detail": self.detail}
+        return {
+            "loader": self.loader,
+            "check": self.check,
+            "passed": self.passed,
+            "detail": self.detail,
+        }
 
 
 class Finding(Exception):
@@ -222,8 +226,10 @@ class Validator:
             problems.append("DeviceSize is 0")
         if problems:
             raise Finding("; ".join(problems))
-        return (f"{info.name}: {info.type_name}, 0x{info.start:08X} + 0x{info.size:X}, "
-                f"page {info.page_size}, {len(info.sectors)} sector group(s)")
+        return (
+            f"{info.name}: {info.type_name}, 0x{info.start:08X} + 0x{info.size:X}, "
+            f"page {info.page_size}, {len(info.sectors)} sector group(s)"
+        )
 
     def check_ram_fit(self) -> str:
         try:
@@ -232,9 +238,11 @@ class Validator:
             raise Finding(exc.message + (f" ({exc.hint})" if exc.hint else "")) from None
         self.runner = LoaderRunner(self.target, self.stldr, reinit=self.reinit)
         r = self.runner
-        return (f"image [0x{self.stldr.trap_address:08X}, 0x{self.stldr.image_end:08X}) in "
-                f"{region.name}; buffer 0x{r.buffer:08X} + 0x{r.buffer_size:X}; "
-                f"stack top 0x{r.stack_top:08X}")
+        return (
+            f"image [0x{self.stldr.trap_address:08X}, 0x{self.stldr.image_end:08X}) in "
+            f"{region.name}; buffer 0x{r.buffer:08X} + 0x{r.buffer_size:X}; "
+            f"stack top 0x{r.stack_top:08X}"
+        )
 
     def check_init(self) -> str:
         r = self.r
@@ -291,13 +299,17 @@ class Validator:
             return None
         why = ""
         if dlr == 0xFFFFFFFF and (ccr >> 26) & 3 == 1:
-            why = (" with DLR=0xFFFFFFFF in indirect read mode: the loader started a read of "
-                   "0 bytes (DLR = size - 1), which the QUADSPI takes as an undefined length, "
-                   "so the transfer never completes (TCF never sets)")
-        return (f"after Read(0x{address:08X}, 0x{length:X}) the QUADSPI is left BUSY "
-                f"(SR=0x{sr:08X}, DLR=0x{dlr:08X}, CCR=0x{ccr:08X}){why}; while BUSY=1 the "
-                "QUADSPI ignores writes to CCR, AR and DLR, so every later command of the call "
-                "is dropped and the loader waits out its polling timeouts")
+            why = (
+                " with DLR=0xFFFFFFFF in indirect read mode: the loader started a read of "
+                "0 bytes (DLR = size - 1), which the QUADSPI takes as an undefined length, "
+                "so the transfer never completes (TCF never sets)"
+            )
+        return (
+            f"after Read(0x{address:08X}, 0x{length:X}) the QUADSPI is left BUSY "
+            f"(SR=0x{sr:08X}, DLR=0x{dlr:08X}, CCR=0x{ccr:08X}){why}; while BUSY=1 the "
+            "QUADSPI ignores writes to CCR, AR and DLR, so every later command of the call "
+            "is dropped and the loader waits out its polling timeouts"
+        )
 
     def _prepare(self, address: int, data: bytes) -> None:
         """Put known content at `address`: by back-door on the simulator, else erase + Write."""
@@ -327,8 +339,10 @@ class Validator:
         erased = got[rel : rel + target_size]
         if erased != erase * target_size:
             i = _first_difference(erased, erase * target_size)
-            raise Finding(f"SectorErase(0x{target_addr:08X}) left 0x{erased[i]:02X} at "
-                          f"0x{target_addr + i:08X}: the sector is not erased")
+            raise Finding(
+                f"SectorErase(0x{target_addr:08X}) left 0x{erased[i]:02X} at "
+                f"0x{target_addr + i:08X}: the sector is not erased"
+            )
         for addr, size in victims:
             if addr == target_addr:
                 continue
@@ -340,8 +354,10 @@ class Validator:
                     f"0x{addr:08X}: first changed byte at 0x{addr + i:08X} "
                     f"(0x{data[off + i]:02X} -> 0x{got[off + i]:02X})"
                 )
-        return (f"erased sector 0x{target_addr:08X} (+0x{target_size:X}) in {res.seconds:.3f} s; "
-                f"neighbours intact")
+        return (
+            f"erased sector 0x{target_addr:08X} (+0x{target_size:X}) in {res.seconds:.3f} s; "
+            f"neighbours intact"
+        )
 
     def check_mass_erase(self) -> str:
         if "MassErase" not in self.stldr.functions:
@@ -352,8 +368,10 @@ class Validator:
         res = self.r.mass_erase()
         blank, how = self._blank_check()
         if blank is not None:
-            raise Finding(f"after MassErase the device is not blank: 0x{blank[1]:02X} at "
-                          f"0x{blank[0]:08X} ({how})")
+            raise Finding(
+                f"after MassErase the device is not blank: 0x{blank[1]:02X} at "
+                f"0x{blank[0]:08X} ({how})"
+            )
         return f"MassErase took {res.seconds:.3f} s; blank check over {how}"
 
     def _blank_check(self) -> tuple[tuple[int, int] | None, str]:
@@ -369,12 +387,16 @@ class Validator:
 
     def _coverage(self, spans: list[tuple[int, int]]) -> str:
         if len(spans) == 1 and spans[0][1] == self.info.size:
-            return (f"the whole device ({self.info.size:,} bytes in "
-                    f"{self._chunks(self.info.size)} chunks of 0x{self.r.buffer_size:X})")
+            return (
+                f"the whole device ({self.info.size:,} bytes in "
+                f"{self._chunks(self.info.size)} chunks of 0x{self.r.buffer_size:X})"
+            )
         covered = sum(size for _, size in spans)
-        return (f"SAMPLED {len(spans)} spans of 2 chunks around chunk boundaries ({covered:,} of "
-                f"{self.info.size:,} bytes; the device exceeds the full-pass limit of "
-                f"{self.full_read_limit:,})")
+        return (
+            f"SAMPLED {len(spans)} spans of 2 chunks around chunk boundaries ({covered:,} of "
+            f"{self.info.size:,} bytes; the device exceeds the full-pass limit of "
+            f"{self.full_read_limit:,})"
+        )
 
     def _spans(self) -> list[tuple[int, int]]:
         """Device spans a whole-device pass covers: all of it, or chunk-boundary samples."""
@@ -405,8 +427,13 @@ class Validator:
         i = _first_difference(around, want)
         if i >= 0:
             where = addr - 16 + i
-            part = ("before the written range" if i < 16 else
-                    "after the written range" if i >= 16 + length else "inside the written range")
+            part = (
+                "before the written range"
+                if i < 16
+                else "after the written range"
+                if i >= 16 + length
+                else "inside the written range"
+            )
             raise Finding(
                 f"Write(0x{addr:08X}, {length} bytes) spanning page boundaries: byte at "
                 f"0x{where:08X} ({part}) is 0x{around[i]:02X}, expected 0x{want[i]:02X}"
@@ -451,9 +478,11 @@ class Validator:
             _compare(got, data, addr, "content after a multi-chunk Write")
         if self.full:
             return f"wrote and compared all {info.size:,} bytes"
-        return (f"SAMPLED: wrote 0x{spans[0][1]:X} bytes from 0x{spans[0][0]:08X} (one buffer of "
-                f"0x{r.buffer_size:X} and the boundary into the next) and compared; use full=True "
-                "for the whole device")
+        return (
+            f"SAMPLED: wrote 0x{spans[0][1]:X} bytes from 0x{spans[0][0]:08X} (one buffer of "
+            f"0x{r.buffer_size:X} and the boundary into the next) and compared; use full=True "
+            "for the whole device"
+        )
 
     def check_verify(self) -> str:
         if "Verify" not in self.stldr.functions:
@@ -465,20 +494,23 @@ class Validator:
         r0, r1 = r.verify(addr, data)
         want_sum = sum(data) & 0xFFFFFFFF
         if r0 != 0:
-            raise Finding(f"Verify(0x{addr:08X}, 0x400 bytes) of equal content reported a "
-                          f"mismatch at 0x{r0:08X}")
+            raise Finding(
+                f"Verify(0x{addr:08X}, 0x400 bytes) of equal content reported a "
+                f"mismatch at 0x{r0:08X}"
+            )
         # STM32CubeProgrammer tests R0 only; R1 (the checksum) is reported, not judged.
-        sum_note = ("R1=byte sum" if r1 == want_sum else
-                    f"R1=0x{r1:08X} is not the byte sum 0x{want_sum:08X} (not used by the "
-                    "programmer)")
+        sum_note = (
+            "R1=byte sum"
+            if r1 == want_sum
+            else f"R1=0x{r1:08X} is not the byte sum 0x{want_sum:08X} (not used by the programmer)"
+        )
         bad = bytearray(data)
         bad[0x123] ^= 0x10
         r0, _ = r.verify(addr, bytes(bad))
         if r0 == 0:
             raise Finding(f"Verify missed a difference at 0x{addr + 0x123:08X}")
         near = "" if abs(r0 - (addr + 0x123)) <= 8 else f" (reported 0x{r0:08X}, approximate)"
-        return (f"equal block: R0=0, {sum_note}; altered byte at 0x{addr + 0x123:08X} "
-                f"found{near}")
+        return f"equal block: R0=0, {sum_note}; altered byte at 0x{addr + 0x123:08X} found{near}"
 
     def _prepare_written(self, addr: int, data: bytes) -> None:
         r = self.r
@@ -500,17 +532,22 @@ class Validator:
             want = (sum(chunk) + init) & 0xFFFFFFFF
             got = r.checksum(start, size, init)
             if got != want:
-                raise Finding(f"CheckSum(0x{start:08X}, 0x{size:X}, 0x{init:X}) = 0x{got:08X}, "
-                              f"the byte sum is 0x{want:08X}")
+                raise Finding(
+                    f"CheckSum(0x{start:08X}, 0x{size:X}, 0x{init:X}) = 0x{got:08X}, "
+                    f"the byte sum is 0x{want:08X}"
+                )
         # Unaligned starts are reported only: ST's reference CheckSum rounds the start down to
         # a word and the size up, so its sum there is not a plain byte sum, and the programmer
         # never judges a CheckSum value (Verify's R0 decides).
         start, size = addr + 3, 0x101
         got = r.checksum(start, size, 0)
         want = sum(data[3 : 3 + size]) & 0xFFFFFFFF
-        odd = ("also at an unaligned start" if got == want else
-               f"at an unaligned start (0x{start:08X}, 0x{size:X}) it returns 0x{got:08X}, "
-               f"not the byte sum 0x{want:08X}: informational, as ST's reference loaders do")
+        odd = (
+            "also at an unaligned start"
+            if got == want
+            else f"at an unaligned start (0x{start:08X}, 0x{size:X}) it returns 0x{got:08X}, "
+            f"not the byte sum 0x{want:08X}: informational, as ST's reference loaders do"
+        )
         return f"byte sums match at word-aligned start and size, with an initial value; {odd}"
 
     def check_order(self) -> str:
@@ -531,8 +568,10 @@ class Validator:
                 if judged:
                     raise
                 text = str(exc) if isinstance(exc, Finding) else exc.message
-                notes.append(f"without re-Init (informational, the programmer always re-Inits): "
-                             f"{text.splitlines()[0]}")
+                notes.append(
+                    f"without re-Init (informational, the programmer always re-Inits): "
+                    f"{text.splitlines()[0]}"
+                )
                 self._fresh()
         return "Read->Erase->Read->Write->Read->Verify: " + "; ".join(notes)
 
@@ -541,24 +580,28 @@ class Validator:
         r = LoaderRunner(self.target, self.stldr, reinit=reinit)
         label = "with re-Init" if reinit else "without re-Init"
         r.init()
-        r.read(sector, 0x100)                         # a Read first
-        r.sector_erase(sector, sector)                # erase after a Read
+        r.read(sector, 0x100)  # a Read first
+        r.sector_erase(sector, sector)  # erase after a Read
         blank = r.read(sector, 0x300)
         erase = bytes([info.erase_value]) * 0x300
         i = _first_difference(blank, erase)
         if i >= 0:
-            raise Finding(f"{label}: Read after SectorErase shows 0x{blank[i]:02X} at "
-                          f"0x{sector + i:08X}, expected erased 0x{info.erase_value:02X}")
+            raise Finding(
+                f"{label}: Read after SectorErase shows 0x{blank[i]:02X} at "
+                f"0x{sector + i:08X}, expected erased 0x{info.erase_value:02X}"
+            )
         r.write(sector, data)
-        back = r.read(sector, 0x300)                  # Read after Write
+        back = r.read(sector, 0x300)  # Read after Write
         i = _first_difference(back, data)
         if i >= 0:
-            raise Finding(f"{label}: Read after Write returns 0x{back[i]:02X} at "
-                          f"0x{sector + i:08X}, expected 0x{data[i]:02X} "
-                          "(the loader depends on the order of calls)")
+            raise Finding(
+                f"{label}: Read after Write returns 0x{back[i]:02X} at "
+                f"0x{sector + i:08X}, expected 0x{data[i]:02X} "
+                "(the loader depends on the order of calls)"
+            )
         if "Verify" in self.stldr.functions:
             r.read(sector, 0x10)
-            r0, _ = r.verify(sector, data[:0x300])    # Verify after a Read
+            r0, _ = r.verify(sector, data[:0x300])  # Verify after a Read
             if r0 != 0:
                 raise Finding(f"{label}: Verify after Read reports a mismatch at 0x{r0:08X}")
         return f"{label}: consistent"
@@ -574,8 +617,12 @@ class Validator:
         if not per:
             return "no call was timed"
         unit = "virtual " if self.target.sim is not None else ""
-        return "longest call, " + unit + "s: " + ", ".join(
-            f"{k} {v:.4f}" for k, v in sorted(per.items()))
+        return (
+            "longest call, "
+            + unit
+            + "s: "
+            + ", ".join(f"{k} {v:.4f}" for k, v in sorted(per.items()))
+        )
 
 
 def validate(

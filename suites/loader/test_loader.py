@@ -34,8 +34,11 @@ def _pairs(config: pytest.Config) -> list[tuple[str, str]]:
     paths: list[str] = config.getoption("--stldr")
     boards: list[str] = config.getoption("--board")
     if not paths:
-        return [(str(LOADERS / name), board) for name, board in OWN.items()
-                if not boards or board in boards]
+        return [
+            (str(LOADERS / name), board)
+            for name, board in OWN.items()
+            if not boards or board in boards
+        ]
     pairs = []
     for path in paths:
         if boards:
@@ -60,8 +63,7 @@ def _pairs(config: pytest.Config) -> list[tuple[str, str]]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "loader_case" in metafunc.fixturenames:
         pairs = _pairs(metafunc.config)
-        metafunc.parametrize("loader_case", pairs,
-                             ids=[f"{Path(p).stem}@{b}" for p, b in pairs])
+        metafunc.parametrize("loader_case", pairs, ids=[f"{Path(p).stem}@{b}" for p, b in pairs])
 
 
 @pytest.mark.sim_only

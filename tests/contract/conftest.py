@@ -106,7 +106,7 @@ def firmware_image(board: SimBoard) -> bytes:
     flash = board.part.flash.base
     stack = marker_address(board) + 0x2000
     vectors = stack.to_bytes(4, "little") + (flash + RESET_HANDLER_OFFSET + 1).to_bytes(4, "little")
-    code = bytes.fromhex("0148" "5a21" "0160" "fee7") + marker_address(board).to_bytes(4, "little")
+    code = bytes.fromhex("01485a210160fee7") + marker_address(board).to_bytes(4, "little")
     return vectors.ljust(RESET_HANDLER_OFFSET, b"\xff") + code
 
 

@@ -15,7 +15,9 @@ from harness.hw.locks import BoardBusyError, BoardLock
 SHARED = Path(os.environ.get("HIL_CONTRACT_LOCK_TMP", "/tmp")) / "stm32-hil-contract-locks"
 
 
-def _hold(directory: str, ready: multiprocessing.synchronize.Event, go: multiprocessing.synchronize.Event) -> None:  # noqa: E501
+def _hold(
+    directory: str, ready: multiprocessing.synchronize.Event, go: multiprocessing.synchronize.Event
+) -> None:
     with BoardLock("sim:nucleo-g071rb", directory=Path(directory), timeout_s=5):
         ready.set()
         go.wait(10)

@@ -89,7 +89,7 @@ def test_core_registers_step_and_breakpoint(target: Target) -> None:
     if not target.has(Capability.CORE):
         pytest.skip("no simulated core in this build")
     base = ram_of(target) & ~0xFFF
-    code = bytes.fromhex("0120" "0130" "0130" "fee7")  # movs r0,#1; adds r0,#1 x2; b .
+    code = bytes.fromhex("012001300130fee7")  # movs r0,#1; adds r0,#1 x2; b .
     target.halt()
     target.write_memory(base, code)
     target.write_core_register("pc", base)

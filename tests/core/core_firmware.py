@@ -1,8 +1,8 @@
 """Loading the committed test firmware into simulated boards.
 
 Test setup writes the image with `SimBoard.preload_flash` (cells programmed unit by unit; the
-flash controller's register sequence is exercised by its own tests), then power-cycles so option bytes and the
-boot selection are evaluated as on a freshly flashed board.
+flash controller's register sequence is exercised by its own tests), then power-cycles so
+option bytes and the boot selection are evaluated as on a freshly flashed board.
 """
 
 from __future__ import annotations

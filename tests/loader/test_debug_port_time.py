@@ -15,4 +15,3 @@ def test_debug_port_transfer_advances_the_virtual_clock() -> None:
     assert clock.now == 0x10000 * clock.hz // DEBUG_PORT_BYTES_PER_S
     # 64 KiB take longer than a 40 ms status-register write: the flash is idle at the next call.
     assert clock.now / clock.hz > 0.040
-

@@ -97,8 +97,17 @@ def test_each_faulty_loader_fails_the_check_naming_its_fault(
 def test_cli_validate_exit_codes_and_json(tmp_path: Path) -> None:
     cli = CliRunner()
     out = tmp_path / "v.json"
-    bad = cli.invoke(loader_cli, ["validate", str(FAULTY / "h743_w25q128_wrong_ram.stldr"),
-                                  "--board", "nucleo-h743zi", "--json", str(out)])
+    bad = cli.invoke(
+        loader_cli,
+        [
+            "validate",
+            str(FAULTY / "h743_w25q128_wrong_ram.stldr"),
+            "--board",
+            "nucleo-h743zi",
+            "--json",
+            str(out),
+        ],
+    )
     assert bad.exit_code == 1, bad.output
     records = json.loads(out.read_text())
     assert {"loader", "check", "passed", "detail"} <= set(records[0])
@@ -115,6 +124,7 @@ def test_committed_loaders_match_a_rebuild() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail("arm-none-eabi-gcc is required in CI to rebuild the loaders")
         pytest.skip("arm-none-eabi-gcc not installed")
-    proc = subprocess.run([str(ROOT / "ci" / "check_loaders.sh")], capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [str(ROOT / "ci" / "check_loaders.sh")], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr + proc.stdout

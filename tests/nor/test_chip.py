@@ -16,8 +16,17 @@ class Clock:
 
 
 def cmd(
-    chip: NorFlash, op: int, *, lines: int = 1, addr: int | None = None, abytes: int = 3,
-    alines: int = 1, dummy: int = 0, send: bytes = b"", recv: int = 0, dlines: int = 1,
+    chip: NorFlash,
+    op: int,
+    *,
+    lines: int = 1,
+    addr: int | None = None,
+    abytes: int = 3,
+    alines: int = 1,
+    dummy: int = 0,
+    send: bytes = b"",
+    recv: int = 0,
+    dlines: int = 1,
 ) -> bytes:
     t = chip.begin()
     t.instruction(op, lines)
@@ -34,9 +43,16 @@ def cmd(
 
 @pytest.mark.parametrize(
     ("name", "jedec"),
-    [("W25Q32", "ef4016"), ("W25Q64", "ef4017"), ("W25Q128", "ef4018"),
-     ("MT25QL512A", "20ba20"), ("N25Q128A", "20ba18"), ("MX25L51245G", "c2201a"),
-     ("MX25R6435F", "c22817"), ("MX25LM51245G", "c2853a")],
+    [
+        ("W25Q32", "ef4016"),
+        ("W25Q64", "ef4017"),
+        ("W25Q128", "ef4018"),
+        ("MT25QL512A", "20ba20"),
+        ("N25Q128A", "20ba18"),
+        ("MX25L51245G", "c2201a"),
+        ("MX25R6435F", "c22817"),
+        ("MX25LM51245G", "c2853a"),
+    ],
 )
 def test_jedec_id(name: str, jedec: str) -> None:
     assert cmd(NorFlash(name, Clock()), 0x9F, recv=3).hex() == jedec

@@ -24,10 +24,29 @@ class Host:
     clock: Clock = field(default_factory=lambda: Clock(64_000_000))
 
 
-def ccr(instr: int, *, imode: int = 1, admode: int = 0, adsize: int = 2, dmode: int = 0,
-        dcyc: int = 0, fmode: int = 0, abmode: int = 0, absize: int = 0) -> int:
-    return (instr | imode << 8 | admode << 10 | adsize << 12 | abmode << 14 | absize << 16
-            | dcyc << 18 | dmode << 24 | fmode << 26)
+def ccr(
+    instr: int,
+    *,
+    imode: int = 1,
+    admode: int = 0,
+    adsize: int = 2,
+    dmode: int = 0,
+    dcyc: int = 0,
+    fmode: int = 0,
+    abmode: int = 0,
+    absize: int = 0,
+) -> int:
+    return (
+        instr
+        | imode << 8
+        | admode << 10
+        | adsize << 12
+        | abmode << 14
+        | absize << 16
+        | dcyc << 18
+        | dmode << 24
+        | fmode << 26
+    )
 
 
 class Hal:

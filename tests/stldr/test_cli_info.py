@@ -10,8 +10,9 @@ from .conftest import CSP, F469, WEACT
 
 
 def test_info_prints_metadata_functions_segments() -> None:
-    result = CliRunner().invoke(loader, ["info", str(WEACT), str(CSP), str(F469)],
-                                terminal_width=140)
+    result = CliRunner().invoke(
+        loader, ["info", str(WEACT), str(CSP), str(F469)], terminal_width=140
+    )
     assert result.exit_code == 0, result.output
     out = result.output
     assert "W25Q128_STM32H7xx_WeActStudio" in out

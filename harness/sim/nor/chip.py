@@ -237,8 +237,10 @@ class Transaction:
         if cmd.kind is Kind.READ_MFR_DEV:
             want = 3
         if want == 0 or nbytes != want or lines != alines:
-            self._ignore(f"instruction {cmd.opcode:#04x}: address {nbytes} byte(s) on {lines} "
-                         f"line(s), chip expects {want} on {alines}")
+            self._ignore(
+                f"instruction {cmd.opcode:#04x}: address {nbytes} byte(s) on {lines} "
+                f"line(s), chip expects {want} on {alines}"
+            )
             return
         self.address = value & ((1 << (8 * nbytes)) - 1)
         self._pos = self.address
