@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.plugin import prepare_board
 from harness.errors import HarnessError
 from harness.inventory import BoardSpec, Inventory
 from harness.parts import get_part
@@ -66,10 +67,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("loader_case", pairs, ids=[f"{Path(p).stem}@{b}" for p, b in pairs])
 
 
-@pytest.mark.sim_only
+@pytest.mark.destructive  # erases and rewrites the board's external flash
 @pytest.mark.parametrize("check", [c for c in CHECKS if c != "ram_fit"])
 def test_loader_check(
-    loader_case: tuple[str, str], check: str, pytestconfig: pytest.Config
+    loader_case: tuple[str, str],
+    check: str,
+    pytestconfig: pytest.Config,
+    request: pytest.FixtureRequest,
 ) -> None:
     path, board = loader_case
     inventory = Inventory.load(pytestconfig.getoption("--inventory"))
@@ -78,6 +82,7 @@ def test_loader_check(
         spec = inventory.get(board)
     except HarnessError as exc:
         pytest.fail(f"no verdict possible: {exc}", pytrace=False)
+    prepare_board(request, spec)
     target = open_target(spec)
     try:
         only = ("init", check) if check not in ("metadata", "init", "timing") else (check,)
