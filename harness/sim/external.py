@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.errors import ConfigError
 from harness.sim.bus import Access, CpuMap
-from harness.sim.nor.chip import NorFlash, Transaction
+from harness.sim.nor.chip import NorFlash
 from harness.sim.nor.commands import Kind
 from harness.sim.quadspi import (
     CCR,
@@ -28,10 +28,10 @@ from harness.sim.quadspi import (
     CR_ABORT,
     CR_EN,
     FMODE_MMAP,
-    LINES,
     SR_TCF,
     Quadspi,
     QuadspiWindow,
+    serves_linearly,
 )
 from harness.sim.rcc import PlainRegisters
 
@@ -138,7 +138,8 @@ class MirroringWindow(QuadspiWindow):
             return False
         if ctrl.fmode != FMODE_MMAP:
             return False
-        if not all(_serves_linearly(ctrl, chip) for chip in ctrl.chips):
+        idle = all(not (chip.busy or chip.selected) for chip in ctrl.chips)
+        if not idle or not all(serves_linearly(ctrl.regs[CCR], chip) for chip in ctrl.chips):
             return False
         if not self.mirror:
             # First use: start from erased cells; every block programmed or erased since the
@@ -155,32 +156,6 @@ class MirroringWindow(QuadspiWindow):
             src = (a, b)[index].data
             self.mirror[2 * lo + index : 2 * hi : 2] = src[lo:hi]
         ctrl.dirty.clear()
-
-
-def _serves_linearly(ctrl: Quadspi, chip: NorFlash) -> bool:
-    """Would `chip` answer the mapped CCR with a plain linear read (same test as single mode)?"""
-    if chip.busy or chip.selected:
-        return False
-    ccr = ctrl.regs[CCR]
-    t = Transaction(chip)
-    before = len(chip.log)
-    imode = LINES[(ccr >> 8) & 3]
-    if imode:
-        t.instruction(ccr & 0xFF, imode)
-    if (ccr >> 10) & 3:
-        t.address_phase(0, ((ccr >> 12) & 3) + 1, LINES[(ccr >> 10) & 3])
-    if (ccr >> 14) & 3:
-        t.alternate(((ccr >> 16) & 3) + 1, LINES[(ccr >> 14) & 3])
-    t.dummy((ccr >> 18) & 0x1F)
-    del chip.log[before:]  # a probe, not traffic
-    return (
-        not t.deaf
-        and t.cmd is not None
-        and t.cmd.kind is Kind.READ
-        and t.address is not None
-        and t.pre_data_cycles == t.expected_cycles
-        and LINES[(ccr >> 24) & 3] == t.data_lines
-    )
 
 
 class ExternalFlash:

@@ -328,6 +328,33 @@ class Quadspi(RegisterBlock):
         return out
 
 
+def serves_linearly(ccr: int, chip: NorFlash) -> bool:
+    """Would `chip` answer the memory-mapped CCR with a plain linear read of its cells?
+
+    Runs the CCR's phases through the chip's own protocol state machine as a probe (the probe
+    leaves no trace in the chip's log): only then may the window expose the cells directly.
+    """
+    before = len(chip.log)
+    t = Transaction(chip)
+    imode = LINES[(ccr >> 8) & 3]
+    if imode:
+        t.instruction(ccr & 0xFF, imode)
+    if (ccr >> 10) & 3:
+        t.address_phase(0, ((ccr >> 12) & 3) + 1, LINES[(ccr >> 10) & 3])
+    if (ccr >> 14) & 3:
+        t.alternate(((ccr >> 16) & 3) + 1, LINES[(ccr >> 14) & 3])
+    t.dummy((ccr >> 18) & 0x1F)
+    del chip.log[before:]
+    return (
+        not t.deaf
+        and t.cmd is not None
+        and t.cmd.kind is Kind.READ
+        and t.address is not None
+        and t.pre_data_cycles == t.expected_cycles
+        and LINES[(ccr >> 24) & 3] == t.data_lines
+    )
+
+
 class QuadspiWindow(Device):
     """The 0x90000000 window; ROM-like (aliasable `data`) while a linear read is mapped."""
 
@@ -369,26 +396,7 @@ class QuadspiWindow(Device):
         if len(targets) != 1:
             return None
         chip = targets[0]
-        ccr = ctrl.ccr
-        t = Transaction(chip)
-        imode = LINES[(ccr >> 8) & 3]
-        if imode:
-            t.instruction(ccr & 0xFF, imode)
-        if (ccr >> 10) & 3:
-            t.address_phase(0, ((ccr >> 12) & 3) + 1, LINES[(ccr >> 10) & 3])
-        if (ccr >> 14) & 3:
-            t.alternate(((ccr >> 16) & 3) + 1, LINES[(ccr >> 14) & 3])
-        t.dummy((ccr >> 18) & 0x1F)
-        linear = (
-            not t.deaf
-            and t.cmd is not None
-            and t.cmd.kind is Kind.READ
-            and t.address is not None
-            and t.pre_data_cycles == t.expected_cycles
-            and LINES[(ccr >> 24) & 3] == t.data_lines
-        )
-        chip.log[:] = chip.log[: len(chip.log) - (1 if t.deaf else 0)]  # probe, not traffic
-        return chip if linear else None
+        return chip if serves_linearly(ctrl.ccr, chip) else None
 
     def read(self, offset: int, size: int, access: Access) -> int:
         return int.from_bytes(self.ctrl.mmap_read(offset, size), "little")
