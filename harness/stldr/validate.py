@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import HarnessError, LoaderError
+from harness.report.hexdiff import first_difference
 from harness.stldr.checks import check_fits
 from harness.stldr.elf import Stldr
 from harness.stldr.runner import LoaderCallError, LoaderRunner
@@ -97,20 +98,9 @@ class Device:
 
 
 def _first_difference(got: bytes, want: bytes) -> int:
-    if got == want:
-        return -1
-    lo, hi = 0, min(len(got), len(want))
-    # Binary search on equal prefixes keeps Python out of a byte loop on 16 MiB buffers.
-    while hi - lo > 64:
-        mid = (lo + hi) // 2
-        if got[lo:mid] != want[lo:mid]:
-            hi = mid
-        else:
-            lo = mid
-    for i in range(lo, min(len(got), len(want))):
-        if got[i] != want[i]:
-            return i
-    return min(len(got), len(want))
+    """Offset of the first differing byte, -1 when equal (see harness.report.first_difference)."""
+    where = first_difference(want, got)
+    return -1 if where is None else where
 
 
 def _compare(got: bytes, want: bytes, base: int, what: str) -> None:
@@ -364,7 +354,8 @@ class Validator:
             # ST's loader template lists MassErase as optional: without it STM32CubeProgrammer
             # erases a full chip sector by sector through SectorErase.
             return "no MassErase function (optional: a full erase goes sector by sector)"
-        self._prepare(self.info.start, pattern(0x1000, SEED + 2).replace(b"\xff", b"\x00"))
+        start = self.info.start
+        self._prepare(start, pattern(0x1000, SEED + 2).replace(b"\xff", b"\x00"))
         res = self.r.mass_erase()
         blank, how = self._blank_check()
         if blank is not None:
@@ -372,6 +363,17 @@ class Validator:
                 f"after MassErase the device is not blank: 0x{blank[1]:02X} at "
                 f"0x{blank[0]:08X} ({how})"
             )
+        if self.device.model is not None:
+            # Reads through a loader can show 0xFF while the erase never happened (a chip
+            # still busy from an earlier command answers nothing): ask the cells themselves.
+            cells = self.device.read(self.r, start, 0x1000)
+            i = _first_difference(cells, bytes([self.info.erase_value]) * len(cells))
+            if i >= 0:
+                raise Finding(
+                    f"MassErase returned success but the flash still holds 0x{cells[i]:02X} at "
+                    f"0x{start + i:08X}: the erase command never reached the chip, although "
+                    "reads through the loader showed the erased value"
+                )
         return f"MassErase took {res.seconds:.3f} s; blank check over {how}"
 
     def _blank_check(self) -> tuple[tuple[int, int] | None, str]:
