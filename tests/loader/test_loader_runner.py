@@ -128,3 +128,24 @@ def test_committed_loaders_match_a_rebuild() -> None:
         [str(ROOT / "ci" / "check_loaders.sh")], capture_output=True, text=True, timeout=300
     )
     assert proc.returncode == 0, proc.stderr + proc.stdout
+
+
+def test_mass_erase_is_judged_on_the_cells_not_only_through_the_loader(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A busy chip answers reads with 0xFF: a MassErase that never reached it must not pass."""
+    target = _target()
+
+    def erase_that_never_happens(self: LoaderRunner) -> object:
+        self.begin()
+        return type("Call", (), {"seconds": 0.0})()
+
+    def reads_of_a_busy_chip(self: LoaderRunner, address: int, length: int, *a: object) -> bytes:
+        return b"\xff" * length
+
+    monkeypatch.setattr(LoaderRunner, "mass_erase", erase_that_never_happens)
+    monkeypatch.setattr(LoaderRunner, "read", reads_of_a_busy_chip)
+    (result,) = [r for r in validate(target, load(GOOD), only=("mass_erase",))
+                 if r.check == "mass_erase"]  # fmt: skip
+    assert result.passed is False
+    assert "never reached the chip" in result.detail and "0x90000000" in result.detail
