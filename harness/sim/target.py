@@ -107,12 +107,27 @@ class SimTarget(Target):
             if self.board.clock.now >= deadline:
                 raise TargetTimeout(
                     f"{self.name}: core still running after {timeout_s:g} s of virtual time "
-                    f"(PC=0x{core.read_reg('pc'):08X})",
-                    hint="the code under test may be stuck in a loop; see the trace in "
-                    "target.sim.core.trace()",
+                    f"(PC=0x{core.read_reg('pc'):08X}); {self._loop_trace()}",
+                    hint="the code under test is stuck in a loop: the trace shows its blocks",
                 )
             self.board.run(min(slice_cycles, deadline - self.board.clock.now))
         return HaltReason(core.halt_reason)
+
+    def _loop_trace(self, cycles: int = 4096, depth: int = 8) -> str:
+        """Where a runaway core spends its time: block addresses of a short traced run."""
+        core = self._core
+        core.enable_trace(True)
+        try:
+            self.board.run(cycles)
+        finally:
+            core.enable_trace(False)
+        blocks: list[int] = []
+        for address in reversed(core.trace()):
+            if address not in blocks:
+                blocks.append(address)
+            if len(blocks) == depth:
+                break
+        return "recently executed blocks: " + ", ".join(f"0x{a:08X}" for a in sorted(blocks))
 
     def read_core_register(self, name: str) -> int:
         return int(self._core.read_reg(name.lower()))
