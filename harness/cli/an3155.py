@@ -8,15 +8,15 @@ from pathlib import Path
 
 import click
 import serial
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 
 from harness.an3155 import Bootloader, read_image, verify_image, write_image
 from harness.an3155.framing import Command
+from harness.cli.console import make_console
 from harness.errors import ConfigError, SafetyError
 
-console = Console()
+console = make_console()
 
 
 def _open(port: str, baud: int) -> serial.SerialBase:

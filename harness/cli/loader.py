@@ -6,6 +6,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from harness.cli.console import make_console
 from harness.errors import HarnessError
 from harness.stldr import FUNCTION_NAMES, Stldr, load
 
@@ -70,7 +71,7 @@ def _render(console: Console, ld: Stldr) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def info(paths: tuple[str, ...]) -> None:
     """Print StorageInfo, exported functions, segments and warnings of each PATH."""
-    console = Console()
+    console = make_console()
     failed = 0
     for path in paths:
         try:

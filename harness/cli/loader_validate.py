@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 
+from harness.cli.console import make_console
 from harness.errors import HarnessError
 from harness.inventory import Inventory
 from harness.stldr import load
@@ -41,8 +41,8 @@ def run_validate(
     reinit: bool,
     full: bool,
 ) -> int:
-    console = Console(stderr=False)
-    err = Console(stderr=True)
+    console = make_console()
+    err = make_console(stderr=True)
     try:
         spec = Inventory.load(inventory).get(board_name)
     except HarnessError as exc:
