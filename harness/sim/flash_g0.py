@@ -26,11 +26,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harness.errors import BusFault, ProtectionError
+from harness.errors import ProtectionError
 from harness.sim.boot import BootSource
 from harness.sim.bus import Access, RegisterBlock
 from harness.sim.faults import FaultKind
 from harness.sim.flash_array import FlashArray
+from harness.sim.flash_keys import KeySequence
 
 if TYPE_CHECKING:
     from harness.parts import OptionRegister
@@ -113,6 +114,14 @@ class G0FlashController(RegisterBlock):
         self.array.port = self
         board.bus.attach(self.array)
         board.bus.attach(self)
+        self._keyr = KeySequence(
+            "FLASH_KEYR", self.base + KEYR, part.flash_keys,
+            kind="flash key", guards="FLASH_CR", refuse_when_unlocked=False,
+        )  # fmt: skip
+        self._optkeyr = KeySequence(
+            "FLASH_OPTKEYR", self.base + OPTKEYR, part.option_keys,
+            kind="option key", guards="the option bytes", refuse_when_unlocked=False,
+        )  # fmt: skip
 
         self._opt_by_offset: dict[int, OptionRegister] = {
             r.offset: r for r in part.option_registers
@@ -169,10 +178,8 @@ class G0FlashController(RegisterBlock):
         self._sr = SR_OPTVERR if self._optverr else 0
         self._cr = CR_RESET
         self._eccr = [0, 0]
-        self._key_stage = 0
-        self._key_fault = False
-        self._optkey_stage = 0
-        self._optkey_fault = False
+        self._keyr.reset()
+        self._optkeyr.reset()
         self._pending: tuple[int, int] | None = None  # first word of a double word
         self._busy_until: int | None = None
         self._busy_bits = 0
@@ -260,53 +267,14 @@ class G0FlashController(RegisterBlock):
                 self._opt_regs[reg.name] = value
 
     def _write_keyr(self, value: int) -> None:
-        keys = self.part.flash_keys
-        if self._key_fault:
-            raise BusFault(
-                self.base + KEYR,
-                "FLASH_KEYR is locked until the next reset after a wrong key sequence "
-                "(reset the target, then write the two keys in order)",
-                write=True,
-            )
-        if not self._cr & CR_LOCK:
-            return
-        if value == keys[self._key_stage]:
-            self._key_stage += 1
-            if self._key_stage == len(keys):
-                self._key_stage = 0
-                self._cr &= ~CR_LOCK
-            return
-        self._key_fault = True
-        raise BusFault(
-            self.base + KEYR,
-            f"wrong flash key 0x{value:08X}: FLASH_CR stays locked until the next reset "
-            f"(unlock with 0x{keys[0]:08X} then 0x{keys[1]:08X})",
-            write=True,
-        )
+        if self._keyr.feed(value, bool(self._cr & CR_LOCK)):
+            self._cr &= ~CR_LOCK
 
     def _write_optkeyr(self, value: int) -> None:
-        keys = self.part.option_keys
-        if self._optkey_fault:
-            raise BusFault(
-                self.base + OPTKEYR,
-                "FLASH_OPTKEYR is locked until the next reset after a wrong key sequence",
-                write=True,
-            )
-        if self._cr & CR_LOCK or not self._cr & CR_OPTLOCK:
-            return  # option unlock needs FLASH_CR unlocked first; already unlocked: no-op
-        if value == keys[self._optkey_stage]:
-            self._optkey_stage += 1
-            if self._optkey_stage == len(keys):
-                self._optkey_stage = 0
-                self._cr &= ~CR_OPTLOCK
-            return
-        self._optkey_fault = True
-        raise BusFault(
-            self.base + OPTKEYR,
-            f"wrong option key 0x{value:08X}: option bytes stay locked until the next reset "
-            f"(unlock with 0x{keys[0]:08X} then 0x{keys[1]:08X} after unlocking FLASH_CR)",
-            write=True,
-        )
+        if self._cr & CR_LOCK and not self._optkeyr.refused:
+            return  # option unlock needs FLASH_CR unlocked first
+        if self._optkeyr.feed(value, bool(self._cr & CR_OPTLOCK)):
+            self._cr &= ~CR_OPTLOCK
 
     def _write_cr(self, value: int, access: Access) -> None:
         old = self._cr

@@ -38,6 +38,7 @@ from harness.sim.bus import Access, RegisterBlock
 from harness.sim.clock import _Event
 from harness.sim.faults import FaultKind
 from harness.sim.flash_array import FlashArray
+from harness.sim.flash_keys import KeySequence
 
 if TYPE_CHECKING:
     from harness.sim.board import SimBoard
@@ -100,8 +101,7 @@ class _Bank:
     cr: int = CR_RESET
     sr: int = 0
     ecc_fa: int = 0
-    key_stage: int = 0
-    key_refused: bool = False  # wrong key sequence: locked until reset
+    keyr: KeySequence | None = None  # FLASH_KEYRn: set by the controller
     buf_word: int | None = None  # array offset of the flash word being filled
     buf: bytearray = field(default_factory=lambda: bytearray(b"\xff" * FLASH_WORD))
     buf_mask: int = 0  # one bit per byte of the buffer written so far
@@ -110,8 +110,8 @@ class _Bank:
         self.cr = CR_RESET
         self.sr = 0
         self.ecc_fa = 0
-        self.key_stage = 0
-        self.key_refused = False
+        if self.keyr is not None:
+            self.keyr.reset()
         self.drop_buffer()
 
     def drop_buffer(self) -> None:
@@ -153,11 +153,22 @@ class H7FlashController(RegisterBlock):
         self.prg: dict[str, int] = dict(self._nv)  # *_PRG: values staged for OPTSTART
         geo = self.geometry
         self.banks = [_Bank(i, i * geo.bank_size, geo.bank_size) for i in range(geo.banks)]
+        for bank in self.banks:
+            bank.keyr = KeySequence(
+                f"FLASH_KEYR{bank.index + 1}",
+                self.base + bank.index * BANK_STRIDE + KEYR,
+                part.flash_keys,
+                kind="flash key",
+                guards=f"FLASH_CR{bank.index + 1}",
+                refuse_when_unlocked=True,
+            )
+        self._optkeyr = KeySequence(
+            "FLASH_OPTKEYR", self.base + OPTKEYR, part.option_keys,
+            kind="option key", guards="OPTCR", refuse_when_unlocked=True,
+        )  # fmt: skip
         self.acr = ACR_RESET
         self.optcr = OPTCR_OPTLOCK
         self.optchangeerr = False
-        self._optkey_stage = 0
-        self._optkey_refused = False
         self._option_failed = False  # an interrupted option change: flag it after the reset
         self._ops: list[_Op] = []
         board.bus.attach(self.array)
@@ -184,8 +195,7 @@ class H7FlashController(RegisterBlock):
             bank.reset()
         self.acr = ACR_RESET
         self.optcr = OPTCR_OPTLOCK
-        self._optkey_stage = 0
-        self._optkey_refused = False
+        self._optkeyr.reset()
         self.prg = dict(self.options)
         self.optchangeerr = self._option_failed
         self._option_failed = False
@@ -348,7 +358,7 @@ class H7FlashController(RegisterBlock):
         elif reg == ACR:
             self.acr = value & 0x3F
         elif reg == OPTKEYR:
-            self._write_optkey(offset, value)
+            self._write_optkey(value)
         elif reg == OPTCR:
             self._write_optcr(value)
         elif reg == OPTCCR:
@@ -357,7 +367,7 @@ class H7FlashController(RegisterBlock):
         elif index < len(self.banks):
             bank = self.banks[index]
             if reg == KEYR:
-                self._write_key(bank, offset, value)
+                self._write_key(bank, value)
             elif reg == CR:
                 self._write_cr(bank, value)
             elif reg == CCR:
@@ -365,45 +375,24 @@ class H7FlashController(RegisterBlock):
         # CUR copies, SR, ECC_FA, CRC registers: read-only or not modelled, writes ignored.
 
     # -- keys --------------------------------------------------------------------------
-    def _write_key(self, bank: _Bank, offset: int, value: int) -> None:
-        key1, key2 = self.part.flash_keys
-        if not bank.key_refused and bank.cr & CR_LOCK:
-            if bank.key_stage == 0 and value == key1:
-                bank.key_stage = 1
-                return
-            if bank.key_stage == 1 and value == key2:
-                bank.key_stage = 0
-                bank.cr &= ~CR_LOCK
-                return
-        bank.key_refused = True
-        bank.key_stage = 0
-        bank.cr |= CR_LOCK
-        raise BusFault(
-            self.base + offset,
-            f"wrong key sequence on FLASH_KEYR{bank.index + 1}: CR{bank.index + 1} stays locked "
-            "until the next reset (write 0x45670123 then 0xCDEF89AB, only while LOCK=1)",
-            write=True,
-        )
+    def _write_key(self, bank: _Bank, value: int) -> None:
+        assert bank.keyr is not None
+        try:
+            unlocked = bank.keyr.feed(value, bool(bank.cr & CR_LOCK))
+        except BusFault:
+            bank.cr |= CR_LOCK  # a refused key (even while unlocked) locks the bank again
+            raise
+        if unlocked:
+            bank.cr &= ~CR_LOCK
 
-    def _write_optkey(self, offset: int, value: int) -> None:
-        key1, key2 = self.part.option_keys
-        if not self._optkey_refused and self.optcr & OPTCR_OPTLOCK:
-            if self._optkey_stage == 0 and value == key1:
-                self._optkey_stage = 1
-                return
-            if self._optkey_stage == 1 and value == key2:
-                self._optkey_stage = 0
-                self.optcr &= ~OPTCR_OPTLOCK
-                return
-        self._optkey_refused = True
-        self._optkey_stage = 0
-        self.optcr |= OPTCR_OPTLOCK
-        raise BusFault(
-            self.base + offset,
-            "wrong key sequence on FLASH_OPTKEYR: OPTCR stays locked until the next reset "
-            "(write 0x08192A3B then 0x4C5D6E7F, only while OPTLOCK=1)",
-            write=True,
-        )
+    def _write_optkey(self, value: int) -> None:
+        try:
+            unlocked = self._optkeyr.feed(value, bool(self.optcr & OPTCR_OPTLOCK))
+        except BusFault:
+            self.optcr |= OPTCR_OPTLOCK
+            raise
+        if unlocked:
+            self.optcr &= ~OPTCR_OPTLOCK
 
     # -- control register and erases ----------------------------------------------------
     def _write_cr(self, bank: _Bank, value: int) -> None:
