@@ -10,11 +10,14 @@ the controller's programming logic.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from harness.errors import BusFault, EccError
 from harness.parts import FlashGeometry
-from harness.sim.bus import Access, CpuMap, Device
+from harness.sim.bus import Access, CpuMap, Device, RegisterBlock
+
+if TYPE_CHECKING:
+    from harness.sim.board import SimBoard
 
 
 class ProgramPort(Protocol):
@@ -124,3 +127,20 @@ class FlashArray(Device):
 
     def system_reset(self) -> None:
         """Non-volatile: nothing is lost."""
+
+
+class FlashRegisters(RegisterBlock):
+    """A part's FLASH register block with the main-flash array it drives, both on the bus.
+
+    Controller models derive from it; those that program the cells set `array.port = self`.
+    """
+
+    def __init__(self, board: SimBoard) -> None:
+        part = board.part
+        super().__init__("FLASH", part.flash_regs, 0x400)
+        self.board = board
+        self.part = part
+        self.geometry = part.flash
+        self.array = FlashArray("FLASH_MAIN", part.flash)
+        board.bus.attach(self.array)
+        board.bus.attach(self)

@@ -10,23 +10,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harness.sim.bus import Access, RegisterBlock
-from harness.sim.flash_array import FlashArray
+from harness.sim.bus import Access
+from harness.sim.flash_array import FlashRegisters
 
 if TYPE_CHECKING:
     from harness.sim.board import SimBoard
 
 
-class BasicFlashController(RegisterBlock):
+class BasicFlashController(FlashRegisters):
     def __init__(self, board: SimBoard) -> None:
-        part = board.part
-        super().__init__("FLASH", part.flash_regs, 0x400)
-        self.array = FlashArray("FLASH_MAIN", part.flash)
-        self.options: dict[str, int] = dict(part.factory_options)
+        super().__init__(board)
+        self.options: dict[str, int] = dict(self.part.factory_options)
         self.empty_flag = False
         self.regs: dict[int, int] = {}
-        board.bus.attach(self.array)
-        board.bus.attach(self)
 
     def read_reg(self, offset: int, access: Access) -> int:
         return self.regs.get(offset, 0)

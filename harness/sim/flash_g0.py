@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING
 
 from harness.errors import ProtectionError
 from harness.sim.boot import BootSource
-from harness.sim.bus import Access, RegisterBlock
+from harness.sim.bus import Access
 from harness.sim.faults import FaultKind
-from harness.sim.flash_array import FlashArray
+from harness.sim.flash_array import FlashRegisters
 from harness.sim.flash_keys import KeySequence
 
 if TYPE_CHECKING:
@@ -101,19 +101,13 @@ RDP_UNREADABLE = 0xFF  # what an option page failing its complement check loads 
 DEFAULT_PCROP_GRANULE = 512
 
 
-class G0FlashController(RegisterBlock):
+class G0FlashController(FlashRegisters):
     """FLASH registers of an STM32G0 plus the non-volatile option page behind them."""
 
     def __init__(self, board: SimBoard) -> None:
-        part = board.part
-        super().__init__("FLASH", part.flash_regs, 0x400)
-        self.board = board
-        self.part = part
-        self.geometry = part.flash
-        self.array = FlashArray("FLASH_MAIN", part.flash)
+        super().__init__(board)
+        part = self.part
         self.array.port = self
-        board.bus.attach(self.array)
-        board.bus.attach(self)
         self._keyr = KeySequence(
             "FLASH_KEYR", self.base + KEYR, part.flash_keys,
             kind="flash key", guards="FLASH_CR", refuse_when_unlocked=False,

@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING
 
 from harness.errors import BusFault, ProtectionError
 from harness.parts import OptionRegister
-from harness.sim.bus import Access, RegisterBlock
+from harness.sim.bus import Access
 from harness.sim.clock import _Event
 from harness.sim.faults import FaultKind
-from harness.sim.flash_array import FlashArray
+from harness.sim.flash_array import FlashRegisters
 from harness.sim.flash_keys import KeySequence
 
 if TYPE_CHECKING:
@@ -126,16 +126,12 @@ def _area(value: int) -> tuple[int, int] | None:
     return None if start > end else (start, end)
 
 
-class H7FlashController(RegisterBlock):
+class H7FlashController(FlashRegisters):
     """FLASH register block (0x400 bytes at part.flash_regs) driving the main flash array."""
 
     def __init__(self, board: SimBoard) -> None:
-        part = board.part
-        super().__init__("FLASH", part.flash_regs, 0x400)
-        self.board = board
-        self.part = part
-        self.geometry = part.flash
-        self.array = FlashArray("FLASH_MAIN", part.flash)
+        super().__init__(board)
+        part = self.part
         self.array.port = self
         self.empty_flag = False  # H7 has no "empty flash" boot check
         self.regs_by_name: dict[str, OptionRegister] = {r.name: r for r in part.option_registers}
@@ -171,8 +167,6 @@ class H7FlashController(RegisterBlock):
         self.optchangeerr = False
         self._option_failed = False  # an interrupted option change: flag it after the reset
         self._ops: list[_Op] = []
-        board.bus.attach(self.array)
-        board.bus.attach(self)
 
     # -- FlashController protocol ------------------------------------------------------
     def rdp_level(self) -> int:
