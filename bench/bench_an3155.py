@@ -25,7 +25,7 @@ import serial
 from harness.an3155 import Bootloader, read_image, write_image
 from harness.an3155.peers import stm32flash_cmd, stm32loader_available, stm32loader_cmd
 from harness.sim.board import SimBoard
-from harness.sim.serial_link import open_sim_port
+from harness.sim.links.serial_link import open_sim_port
 
 BAUD = 115200
 WIRE_BPS = BAUD / 11

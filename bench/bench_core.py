@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from harness.sim import core as core_module
+from harness.sim.cpu import core as core_module
 from harness.sim.board import SimBoard
 from harness.target.base import ResetKind
 

@@ -22,7 +22,7 @@ import time
 from harness.errors import HarnessError
 from harness.hw import open_pyocd_target
 from harness.inventory import BoardSpec, Inventory
-from harness.sim import registry
+from harness.sim import live as registry
 
 SIZE = 64 * 1024
 DEFAULT_BOARDS = ("nucleo-g071rb:cortex_m", "nucleo-h743zi:stm32h743xx")

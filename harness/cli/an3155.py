@@ -21,7 +21,7 @@ console = make_console()
 
 def _open(port: str, baud: int) -> serial.SerialBase:
     if port.startswith("sim://"):
-        import harness.sim.serial_link  # noqa: F401 - registers the sim:// scheme
+        import harness.sim.links.serial_link  # noqa: F401 - registers the sim:// scheme
     try:
         return serial.serial_for_url(port, baudrate=baud, parity=serial.PARITY_EVEN, timeout=0.5)
     except (serial.SerialException, ValueError) as exc:

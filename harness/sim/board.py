@@ -14,27 +14,28 @@ from typing import TYPE_CHECKING, Any, Protocol
 from harness.errors import ConfigError, ProtectionError, TargetError
 from harness.inventory import BoardSpec
 from harness.parts import Part, get_part
-from harness.sim import boot, bootrom_entry
+from harness.sim.rom import boot
+from harness.sim.rom import entry as bootrom_entry
 from harness.sim.bus import Access, Alias, Bus, Device, Memory
 from harness.sim.clock import Clock
 from harness.sim.faults import FaultInjector, FaultKind
-from harness.sim.flash_array import FlashArray
-from harness.sim.sysinfo import IdcodeBlock, fill_engineering, unique_id
-from harness.sim.usart import Usart
+from harness.sim.memories.flash_array import FlashArray
+from harness.sim.periph.sysinfo import IdcodeBlock, fill_engineering, unique_id
+from harness.sim.periph.usart import Usart
 from harness.target.base import ResetKind
 
 if TYPE_CHECKING:
-    from harness.sim.boot import BootDecision
-    from harness.sim.bootrom_entry import EntryReport
+    from harness.sim.rom.boot import BootDecision
+    from harness.sim.rom.entry import EntryReport
 
 DEFAULT_HZ = 64_000_000  # virtual core clock: one instruction = one cycle
 DEBUG_ACCESS_US = 1.0  # virtual time one debug-port transaction takes
 
 # Flash controller model per `flash_controller` key of the catalogue.
 CONTROLLERS = {
-    "g0": "harness.sim.flash_g0:G0FlashController",
-    "h7": "harness.sim.flash_h7:H7FlashController",
-    "basic": "harness.sim.flash_basic:BasicFlashController",
+    "g0": "harness.sim.periph.flash_g0:G0FlashController",
+    "h7": "harness.sim.periph.flash_h7:H7FlashController",
+    "basic": "harness.sim.periph.flash_basic:BasicFlashController",
 }
 
 
@@ -103,7 +104,7 @@ class SimBoard:
         self._remap: Device | None = None  # G0 SYSCFG MEM_MODE override of the boot alias
         if part.boot_alias:
             self.bus.attach(Alias("BOOT_ALIAS", 0x00000000, part.flash.size, self._alias_target))
-        from harness.sim.external import attach_external_flash
+        from harness.sim.memories.external import attach_external_flash
 
         self.external = attach_external_flash(self)  # inventory external_flash (QUADSPI)
         self.core: Any = None
@@ -134,7 +135,7 @@ class SimBoard:
     def _write_bootrom_vectors(self, sysmem: Memory) -> None:
         """System memory holds a vector table (initial MSP, reset vector) like the real ROM.
 
-        The ROM code itself is Python (harness.sim.bootrom); these words make a jump into
+        The ROM code itself is Python (harness.sim.rom.bootrom); these words make a jump into
         system memory look right to firmware that reads them before branching.
         """
         entry = self.part.bootloader.entry
@@ -160,14 +161,14 @@ class SimBoard:
 
     def _make_core(self) -> None:
         try:
-            core_mod = importlib.import_module("harness.sim.core")
+            core_mod = importlib.import_module("harness.sim.cpu.core")
         except ModuleNotFoundError:
             return
         self.core = core_mod.CortexM(self)
 
     def _make_bootrom(self) -> None:
         """The system-memory ROM; it takes the USART whenever the part boots into it."""
-        from harness.sim.bootrom import Bootrom
+        from harness.sim.rom.bootrom import Bootrom
 
         if self.part.flash_controller == "basic":
             return  # parts simulated for external loaders only: no bootloader model

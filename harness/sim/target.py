@@ -165,6 +165,6 @@ class SimTarget(Target):
 
     # -- uart --------------------------------------------------------------------------
     def open_uart(self, **kwargs: Any) -> serial.SerialBase:
-        from harness.sim.serial_link import open_sim_port
+        from harness.sim.links.serial_link import open_sim_port
 
         return open_sim_port(self.board, **kwargs)

@@ -25,7 +25,7 @@ OWN = {"h743_w25q128.stldr": "nucleo-h743zi", "h750_mt25tl01g.stldr": "stm32h750
 
 
 def _device_size(spec: BoardSpec) -> int:
-    from harness.sim.nor.chips import chip_spec
+    from harness.sim.memories.nor.chips import chip_spec
 
     return sum(chip_spec(e.chip).size * e.chips for e in spec.external_flash)
 

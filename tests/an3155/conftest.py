@@ -8,7 +8,7 @@ import pytest
 
 from harness.an3155 import Bootloader
 from harness.sim.board import SimBoard
-from harness.sim.serial_link import open_sim_port
+from harness.sim.links.serial_link import open_sim_port
 
 
 def boot_to_rom(board: SimBoard) -> None:

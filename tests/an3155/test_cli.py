@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from harness.an3155 import Bootloader
 from harness.cli.an3155 import an3155
-from harness.sim import registry
+from harness.sim import live as registry
 from harness.sim.board import SimBoard
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from harness.an3155.peers import stm32flash_cmd, stm32loader_available, stm32loader_cmd
 from harness.sim.board import SimBoard
-from harness.sim.serve import PtyServer, run_in_thread
+from harness.sim.links.serve import PtyServer, run_in_thread
 
 pytestmark = pytest.mark.sim_only
 BOARDS = {"nucleo-g071rb": "G0", "nucleo-h743zi": "H7"}

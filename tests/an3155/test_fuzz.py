@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from harness.an3155 import Bootloader
 from harness.sim.board import SimBoard
-from harness.sim.serial_link import open_sim_port
+from harness.sim.links.serial_link import open_sim_port
 
 _BOARD = SimBoard.from_inventory("nucleo-h743zi")
 _BOARD.set_pin("BOOT0", True)

@@ -1,7 +1,7 @@
 """Backends for the contract suite: the same tests run on SimTarget and on PyOCDTarget.
 
 The pyOCD backend connects through the simulated probe `sim:<board>` to the very board object
-the sim backend uses (harness.sim.registry), so both see one piece of simulated silicon.
+the sim backend uses (harness.sim.live), so both see one piece of simulated silicon.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from harness.inventory import BoardSpec, Inventory
-from harness.sim import registry
+from harness.sim import live as registry
 from harness.sim.board import SimBoard
 from harness.sim.target import SimTarget
 from harness.target.base import ResetKind, Target
 
 # (sim inventory board, pyOCD target type)
 BOARDS = {"nucleo-g071rb": "cortex_m", "nucleo-h743zi": "stm32h743xx"}
-HAS_CORE = importlib.util.find_spec("harness.sim.core") is not None
+HAS_CORE = importlib.util.find_spec("harness.sim.cpu.core") is not None
 
 
 def pyocd_spec(board: str, target_type: str, connect_mode: str = "halt") -> BoardSpec:
@@ -71,7 +71,7 @@ def open_target(backend: str, board: SimBoard, connect_mode: str = "halt") -> Ta
     if backend == "sim":
         return SimTarget(board.spec, board=board)
     if not HAS_CORE:
-        pytest.skip("pyOCD needs the simulated Cortex-M core (harness.sim.core) to connect")
+        pytest.skip("pyOCD needs the simulated Cortex-M core (harness.sim.cpu.core) to connect")
     from harness.hw.pyocd_target import PyOCDTarget
 
     return PyOCDTarget(pyocd_spec(board.name, BOARDS[board.name], connect_mode))

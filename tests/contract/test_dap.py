@@ -8,7 +8,7 @@ import pytest
 from pyocd.core import exceptions
 
 from harness.sim.board import SimBoard
-from harness.sim.pyocd_probe import (
+from harness.sim.debug.pyocd_probe import (
     AHB_AP_IDR,
     CDBGPWRUPACK,
     CSYSPWRUPACK,

@@ -11,7 +11,7 @@ import pytest
 from harness.errors import ConfigError, ProtectionError, TargetError
 from harness.hw import open_pyocd_target
 from harness.sim.board import SimBoard
-from harness.sim.pyocd_probe import SimProbe
+from harness.sim.debug.pyocd_probe import SimProbe
 
 from .conftest import BOARDS, pyocd_spec
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.sim.board import SimBoard
-from harness.sim.serial_link import SimSerial, open_sim_port
+from harness.sim.links.serial_link import SimSerial, open_sim_port
 from harness.sim.target import SimTarget
 from harness.target.base import ResetKind
 

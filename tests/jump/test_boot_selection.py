@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.sim import boot
+from harness.sim.rom import boot
 from harness.sim.board import SimBoard
-from harness.sim.boot import BootSource
+from harness.sim.rom.boot import BootSource
 from harness.target.base import ResetKind
 
 S, F, R = BootSource.SYSTEM, BootSource.FLASH, BootSource.SRAM

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.sim.nor import CHIPS, NorFlash
+from harness.sim.memories.nor import CHIPS, NorFlash
 
 
 class Clock:

@@ -10,7 +10,7 @@ from harness.errors import BusFault
 from harness.parts import Part, get_part
 from harness.sim.bus import Access, Bus, CpuMap
 from harness.sim.clock import Clock
-from harness.sim.quadspi import Quadspi, attach_quadspi
+from harness.sim.periph.quadspi import Quadspi, attach_quadspi
 
 Q = 0x52005000
 CR, DCR, SR, FCR, DLR, CCR, AR, ABR, DR, PSMKR, PSMAR, PIR = range(0, 0x30, 4)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from harness.sim.boot import BootSource
+from harness.sim.rom.boot import BootSource
 from harness.target.base import ResetKind
 
 g0 = sys.modules["sim_g0_host"]  # loaded by conftest.py

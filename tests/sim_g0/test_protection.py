@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from harness.errors import ProtectionError
-from harness.sim.boot import BootSource
+from harness.sim.rom.boot import BootSource
 from harness.sim.bus import Access
 from harness.sim.target import SimTarget
 from harness.target.base import ResetKind

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from harness.sim.boot import BootSource
+from harness.sim.rom.boot import BootSource
 from harness.sim.bus import Access
 
 if TYPE_CHECKING:
@@ -200,7 +200,7 @@ def _check_interrupt_mask(board: SimBoard) -> EntryCheck:
 
 
 def _check_remap(board: SimBoard) -> EntryCheck:
-    from harness.sim.rcc import CFGR1, MEM_MODE_MASK, MEM_MODES, G0Syscfg
+    from harness.sim.periph.rcc import CFGR1, MEM_MODE_MASK, MEM_MODES, G0Syscfg
 
     sysmem = board.bus.find(board.part.system_memory[0].base)
     if board._alias_target() is sysmem:

@@ -37,8 +37,8 @@ from harness.parts import OptionRegister
 from harness.sim.bus import Access
 from harness.sim.clock import _Event
 from harness.sim.faults import FaultKind
-from harness.sim.flash_array import FlashRegisters
-from harness.sim.flash_keys import KeySequence
+from harness.sim.memories.flash_array import FlashRegisters
+from harness.sim.periph.flash_keys import KeySequence
 
 if TYPE_CHECKING:
     from harness.sim.board import SimBoard

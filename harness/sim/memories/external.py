@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from harness.errors import ConfigError
 from harness.sim.bus import Access, CpuMap
-from harness.sim.nor.chip import NorFlash
-from harness.sim.nor.commands import Kind
-from harness.sim.quadspi import (
+from harness.sim.memories.nor.chip import NorFlash
+from harness.sim.memories.nor.commands import Kind
+from harness.sim.periph.quadspi import (
     CCR,
     CR,
     CR_ABORT,
@@ -33,7 +33,7 @@ from harness.sim.quadspi import (
     QuadspiWindow,
     serves_linearly,
 )
-from harness.sim.rcc import PlainRegisters
+from harness.sim.periph.rcc import PlainRegisters
 
 if TYPE_CHECKING:
     from harness.sim.board import SimBoard

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from harness.errors import ConfigError
-from harness.sim.serial_link import SimSerial, open_sim_port
+from harness.sim.links.serial_link import SimSerial, open_sim_port
 
 if TYPE_CHECKING:
     from harness.sim.board import SimBoard

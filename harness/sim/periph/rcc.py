@@ -220,7 +220,7 @@ class G0Syscfg(PlainRegisters):
         return bool(rcc.read(G0_APBENR2, 4, Access.DEBUG) & G0_SYSCFGEN)
 
     def boot_mode(self) -> int:
-        from harness.sim.boot import BootSource
+        from harness.sim.rom.boot import BootSource
 
         source = self.board.boot_decision.source
         return {BootSource.SYSTEM: 0b01, BootSource.SRAM: 0b11}.get(source, 0b00)

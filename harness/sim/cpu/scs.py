@@ -3,7 +3,7 @@
 This block is a bus device like any peripheral, so the core reaches it through MMIO and a
 debugger (the pyOCD probe model) through `Access.DEBUG`: DHCSR/DCRSR/DCRDR/DEMCR drive the
 core the way a real debug port does. Exception state (pending, active, enabled, priorities)
-lives here; `harness.sim.exceptions` performs entry and return on the core.
+lives here; `harness.sim.cpu.exceptions` performs entry and return on the core.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from harness.sim.bus import Access, RegisterBlock
-from harness.sim.systick import SysTick
+from harness.sim.cpu.systick import SysTick
 from harness.target.base import ResetKind
 
 if TYPE_CHECKING:

@@ -23,8 +23,8 @@ import hashlib
 from collections.abc import Callable
 
 from harness.errors import ConfigError
-from harness.sim.nor.chips import ChipSpec, chip_spec
-from harness.sim.nor.commands import Command, Kind
+from harness.sim.memories.nor.chips import ChipSpec, chip_spec
+from harness.sim.memories.nor.commands import Command, Kind
 
 STATUS_WIP = 0x01
 STATUS_WEL = 0x02

@@ -33,15 +33,15 @@ from harness.an3155.framing import (
     xor,
 )
 from harness.errors import HarnessError
-from harness.sim.boot import BootSource
-from harness.sim.bootrom_flash import FlashRoutines, routines_for
+from harness.sim.rom.boot import BootSource
+from harness.sim.rom.flash_routines import FlashRoutines, routines_for
 from harness.sim.bus import Access
 from harness.target.base import ResetKind
 
 if TYPE_CHECKING:
     from harness.sim.board import SimBoard
     from harness.sim.clock import _Event
-    from harness.sim.usart import Usart
+    from harness.sim.periph.usart import Usart
 
 Rom = Generator[int | None, int | None, None]
 RDP1_ALLOWED = (Command.GET, Command.GET_VERSION, Command.GET_ID, Command.READOUT_UNPROTECT)

@@ -365,7 +365,7 @@ def _board_name(unique_id: str) -> str:
 def _sim_board_names() -> list[str]:
     """Sim boards of the inventory plus any registered in this process."""
     from harness.inventory import Inventory
-    from harness.sim import registry
+    from harness.sim import live as registry
 
     try:
         names = set(Inventory.load().names("sim"))
@@ -422,7 +422,7 @@ class SimProbe(DebugProbe):
     def board(self) -> SimBoard:
         """The live simulated board behind this probe (opened on first use)."""
         if self._board is None:
-            from harness.sim import registry
+            from harness.sim import live as registry
 
             try:
                 self._board = registry.get_or_create(self._board_name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from harness.sim.bus import Access
-from harness.sim.flash_array import FlashRegisters
+from harness.sim.memories.flash_array import FlashRegisters
 
 if TYPE_CHECKING:
     from harness.sim.board import SimBoard

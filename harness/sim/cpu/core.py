@@ -38,12 +38,12 @@ from unicorn import (
 from unicorn import arm_const as A
 
 from harness.errors import BusFault, HarnessError, TargetError
-from harness.sim import exceptions
-from harness.sim.boot import BootSource
+from harness.sim.cpu import exceptions
+from harness.sim.rom.boot import BootSource
 from harness.sim.bus import Access, Alias, CpuMap, Device, Memory
-from harness.sim.fpb import Dwt, Fpb
-from harness.sim.rcc import PlainRegisters, Pwr, Rcc, system_block
-from harness.sim.scs import (
+from harness.sim.cpu.fpb import Dwt, Fpb
+from harness.sim.periph.rcc import PlainRegisters, Pwr, Rcc, system_block
+from harness.sim.cpu.scs import (
     BUSFAULT,
     CFSR_BFARVALID,
     CFSR_IBUSERR,

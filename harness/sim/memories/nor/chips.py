@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.errors import ConfigError
-from harness.sim.nor.commands import Command, Kind, table
+from harness.sim.memories.nor.commands import Command, Kind, table
 
 K = 1024
 M = K * K

@@ -22,8 +22,8 @@ from typing import Any, Protocol
 
 from harness.errors import BusFault, ConfigError
 from harness.sim.bus import Access, CpuMap, Device, RegisterBlock
-from harness.sim.nor.chip import NorFlash, Transaction
-from harness.sim.nor.commands import Kind
+from harness.sim.memories.nor.chip import NorFlash, Transaction
+from harness.sim.memories.nor.commands import Kind
 
 WINDOW_BASE = 0x90000000
 WINDOW_SIZE = 0x10000000

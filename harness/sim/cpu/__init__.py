@@ -1,0 +1,1 @@
+"""The Cortex-M core: Unicorn execution, exceptions, SCS, SysTick, FPB/DWT."""

@@ -1,0 +1,1 @@
+"""The simulated debug port, exposed to pyOCD as a probe."""

@@ -1,0 +1,1 @@
+"""Memory devices: internal flash arrays, external NOR chips and how they attach."""

@@ -1,7 +1,0 @@
-"""JEDEC serial NOR flash chips, modelled at the SPI command level."""
-
-from harness.sim.nor.chip import NorFlash, Transaction
-from harness.sim.nor.chips import CHIPS, ChipSpec, chip_spec
-from harness.sim.nor.commands import Command, Kind
-
-__all__ = ["CHIPS", "ChipSpec", "Command", "Kind", "NorFlash", "Transaction", "chip_spec"]

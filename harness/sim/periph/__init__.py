@@ -1,0 +1,1 @@
+"""Peripheral behaviour models, chosen by register-block kind and version."""
