@@ -13,8 +13,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from harness.sim.cpu import core as core_module
 from harness.sim.board import SimBoard
+from harness.sim.cpu import core as core_module
 from harness.target.base import ResetKind
 
 GOAL = 50e6

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from harness.errors import ConfigError, ProtectionError, TargetError
 from harness.inventory import BoardSpec
 from harness.parts import Part, get_part
-from harness.sim.rom import boot
-from harness.sim.rom import entry as bootrom_entry
 from harness.sim.bus import Access, Alias, Bus, Device, Memory
 from harness.sim.clock import Clock
 from harness.sim.faults import FaultInjector, FaultKind
 from harness.sim.memories.flash_array import FlashArray
 from harness.sim.periph.sysinfo import IdcodeBlock, fill_engineering, unique_id
 from harness.sim.periph.usart import Usart
+from harness.sim.rom import boot
+from harness.sim.rom import entry as bootrom_entry
 from harness.target.base import ResetKind
 
 if TYPE_CHECKING:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.sim.rom import boot
 from harness.sim.board import SimBoard
+from harness.sim.rom import boot
 from harness.sim.rom.boot import BootSource
 from harness.target.base import ResetKind
 

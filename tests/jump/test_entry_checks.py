@@ -6,8 +6,8 @@ import pytest
 from jumpfw import FAMILIES, running_target, sync, trigger_jump
 
 from harness.an3155 import ACK, Bootloader
-from harness.sim.rom import entry as bootrom_entry
 from harness.sim.links.serial_link import open_sim_port
+from harness.sim.rom import entry as bootrom_entry
 from harness.target.base import HaltReason, Pin, ResetKind
 
 MISTAKES = [

@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from harness.errors import ProtectionError
-from harness.sim.rom.boot import BootSource
 from harness.sim.bus import Access
+from harness.sim.rom.boot import BootSource
 from harness.sim.target import SimTarget
 from harness.target.base import ResetKind
 

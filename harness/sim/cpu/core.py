@@ -38,11 +38,9 @@ from unicorn import (
 from unicorn import arm_const as A
 
 from harness.errors import BusFault, HarnessError, TargetError
-from harness.sim.cpu import exceptions
-from harness.sim.rom.boot import BootSource
 from harness.sim.bus import Access, Alias, CpuMap, Device, Memory
+from harness.sim.cpu import exceptions
 from harness.sim.cpu.fpb import Dwt, Fpb
-from harness.sim.periph.rcc import PlainRegisters, Pwr, Rcc, system_block
 from harness.sim.cpu.scs import (
     BUSFAULT,
     CFSR_BFARVALID,
@@ -66,6 +64,8 @@ from harness.sim.cpu.scs import (
     USAGEFAULT,
     SystemControlSpace,
 )
+from harness.sim.periph.rcc import PlainRegisters, Pwr, Rcc, system_block
+from harness.sim.rom.boot import BootSource
 from harness.target.base import HaltReason, ResetKind
 
 if TYPE_CHECKING:

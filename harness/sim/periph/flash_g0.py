@@ -27,11 +27,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from harness.errors import ProtectionError
-from harness.sim.rom.boot import BootSource
 from harness.sim.bus import Access
 from harness.sim.faults import FaultKind
 from harness.sim.memories.flash_array import FlashRegisters
 from harness.sim.periph.flash_keys import KeySequence
+from harness.sim.rom.boot import BootSource
 
 if TYPE_CHECKING:
     from harness.parts import OptionRegister

@@ -33,9 +33,9 @@ from harness.an3155.framing import (
     xor,
 )
 from harness.errors import HarnessError
+from harness.sim.bus import Access
 from harness.sim.rom.boot import BootSource
 from harness.sim.rom.flash_routines import FlashRoutines, routines_for
-from harness.sim.bus import Access
 from harness.target.base import ResetKind
 
 if TYPE_CHECKING:

@@ -23,8 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from harness.sim.rom.boot import BootSource
 from harness.sim.bus import Access
+from harness.sim.rom.boot import BootSource
 
 if TYPE_CHECKING:
     from harness.sim.board import SimBoard
