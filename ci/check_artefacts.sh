@@ -1,6 +1,7 @@
 #!/bin/sh
 # Rebuild committed build artefacts into a temporary directory with the project's Makefile and
-# fail if any committed file differs by a single byte.
+# fail if any committed file differs by a single byte. Artefacts are compared at the top of DIR
+# (DIR/<name>.EXT) and one level down (DIR/<sub>/<name>.EXT).
 #   ci/check_artefacts.sh DIR EXT...     e.g. ci/check_artefacts.sh firmware elf bin
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,7 +13,7 @@ make -s -C "$root/$dir" OUT="$out" all >/dev/null
 status=0
 count=0
 for ext in "$@"; do
-    for built in "$out"/*/*."$ext"; do
+    for built in "$out"/*."$ext" "$out"/*/*."$ext"; do
         [ -e "$built" ] || continue
         count=$((count + 1))
         rel=${built#"$out"/}
