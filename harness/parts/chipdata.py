@@ -285,9 +285,13 @@ def _document() -> dict[str, Any]:
 
 
 @functools.cache
+def _names() -> tuple[str, ...]:
+    return tuple(sorted(_document()["chips"]))
+
+
 def chip_names() -> list[str]:
     """Every chip name the data holds, sorted ("STM32C011D6" ... "STM32WLE5JC")."""
-    return sorted(_document()["chips"])
+    return list(_names())
 
 
 def source_commit() -> str:
@@ -307,7 +311,7 @@ def resolve(name: str) -> str:
     suffix is dropped ("STM32H743ZIT6" -> "STM32H743ZI"); a prefix naming exactly one chip is
     accepted ("STM32H750X" -> "STM32H750XB"). Raises UnknownPartError (with the closest names)
     for unknown names and AmbiguousPartError for prefixes of several chips."""
-    names = chip_names()
+    names = _names()
     wanted = _normalise(name)
     i = bisect.bisect_left(names, wanted)
     if i < len(names) and names[i] == wanted:
