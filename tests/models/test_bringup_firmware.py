@@ -102,10 +102,15 @@ def _record_symbol(part: str) -> int:
 
 @functools.cache
 def run_bringup(part: str) -> Outcome:
-    """Flash the part's bring-up image on a bare board, reset, run to `bkpt` or the budget."""
+    """Flash the part's bring-up image on a bare board, reset, run to `bkpt` or the budget.
+
+    A power-on reset, as tests/core does for a freshly flashed board: parts with an empty-flash
+    check (G0: FLASH_ACR.EMPTY) evaluate the boot selection only at power-on, so a system reset
+    after programming a blank part would still start the bootloader, as on silicon.
+    """
     board = SimBoard.for_part(part)
     board.preload_flash(_image(part, "bin").read_bytes())
-    board.reset(ResetKind.SYSTEM, "bring-up firmware loaded")
+    board.reset(ResetKind.POWER, "bring-up firmware loaded")
     core = board.core
     if core.halted:
         core.resume()
