@@ -1,4 +1,4 @@
-"""The parts catalogue: STM32 part facts loaded from `catalogue.toml`."""
+"""STM32 parts: every chip of stm32-data, with the hand-written facts of `catalogue.toml`."""
 
 from harness.parts.catalogue import (
     BootloaderInfo,
@@ -9,6 +9,7 @@ from harness.parts.catalogue import (
     Part,
     all_parts,
     get_part,
+    part_names,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "Part",
     "all_parts",
     "get_part",
+    "part_names",
 ]

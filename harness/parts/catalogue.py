@@ -1,7 +1,10 @@
-"""Typed view of `catalogue.toml`.
+"""Parts: chip facts from the generated stm32-data file, merged with `catalogue.toml`.
 
-The catalogue is data so that adding a part never means adding code; this module only turns the
-TOML into frozen records and merges a part's own keys over its family's.
+Every STM32 in stm32-data is a part (`get_part("STM32L496AG")`). The generated data gives the
+memory map, every peripheral block with its register-block kind/version, RCC bits, pins and
+IRQs; `catalogue.toml` adds only what that data lacks (flash-controller models, option-byte
+layouts, bootloader facts per device, blocks a family's data omits). A chip with no
+hand-written entry is still a complete part: a loader host with no bootloader model.
 """
 
 from __future__ import annotations
@@ -13,6 +16,21 @@ from importlib import resources
 from typing import Any
 
 from harness.errors import ConfigError, UnknownPartError
+from harness.parts import chipdata
+from harness.parts.chipdata import BlockInfo, ChipData
+
+# stm32-data core names -> the core models of harness.sim.cpu
+CORES = {
+    "cm0": "cortex-m0",
+    "cm0p": "cortex-m0+",
+    "cm3": "cortex-m3",
+    "cm4": "cortex-m4",
+    "cm7": "cortex-m7",
+    "cm33": "cortex-m33",
+    "cm55": "cortex-m55",
+}
+# RAM regions of the data that are windows onto external memory controllers, not SRAM.
+EXTERNAL_WINDOWS = ("FMC", "SDRAM", "OCTOSPI", "QSPI", "HSPI", "XSPI")
 
 
 @dataclass(frozen=True)
@@ -128,7 +146,7 @@ class Part:
     flash_regs: int
     idcode_addr: int
     uid_addr: int
-    flash_size_addr: int
+    flash_size_addr: int | None
     boot_alias: bool
     ram: tuple[MemoryRegion, ...]
     system_memory: tuple[MemoryRegion, ...]
@@ -136,12 +154,17 @@ class Part:
     engi: MemoryRegion | None
     peripherals: dict[str, int]
     irqs: dict[str, int]
-    bootloader: BootloaderInfo
+    bootloader: BootloaderInfo | None
     flash_keys: tuple[int, int]
     option_keys: tuple[int, int]
     option_registers: tuple[OptionRegister, ...]
     timing_us: dict[str, int]
     extra: dict[str, Any] = field(default_factory=dict)
+    line: str = ""
+    chip: ChipData | None = None
+    blocks: tuple[BlockInfo, ...] = ()  # every peripheral block, by base (data + family extras)
+    gpio_reset: str = "input"  # mode of non-debug pins out of reset: "analog" or "input"
+    described: bool = False  # the catalogue has hand-written facts for this part's device
 
     def option_register(self, name: str) -> OptionRegister:
         for reg in self.option_registers:
@@ -163,7 +186,7 @@ class Part:
             return self.peripherals[name]
         except KeyError:
             raise ConfigError(
-                f"{self.name} has no peripheral {name!r} in the catalogue",
+                f"{self.name} has no peripheral {name!r}",
                 hint="known: " + ", ".join(sorted(self.peripherals)),
             ) from None
 
@@ -171,114 +194,236 @@ class Part:
     def factory_options(self) -> dict[str, int]:
         return {r.name: r.factory for r in self.option_registers}
 
+    @property
+    def rom(self) -> BootloaderInfo:
+        """The bootloader facts, for code that only runs on parts that have them."""
+        if self.bootloader is None:
+            raise ConfigError(
+                f"{self.name}: no bootloader facts (device 0x{self.pid:03X} has no entry in "
+                "the catalogue)",
+                hint="the part works as a loader host; AN3155 needs a [devices] entry",
+            )
+        return self.bootloader
+
+    def block(self, name: str) -> BlockInfo:
+        for b in self.blocks:
+            if b.name == name:
+                return b
+        raise ConfigError(
+            f"{self.name} has no peripheral block {name!r}",
+            hint="blocks: " + ", ".join(b.name for b in self.blocks),
+        )
+
+    @property
+    def family_code(self) -> str:
+        """The family as the harness names it in markers: "h7", "g0", "l4+"."""
+        return self.family
+
 
 def _region(d: dict[str, Any], default_name: str) -> MemoryRegion:
     return MemoryRegion(str(d.get("name", default_name)), int(d["base"]), int(d["size"]))
 
 
-def _build_part(name: str, raw: dict[str, Any], families: dict[str, Any]) -> Part:
-    fam_name = raw.get("family")
-    if fam_name not in families:
-        raise ConfigError(f"catalogue: part {name} names unknown family {fam_name!r}")
-    merged: dict[str, Any] = {**families[fam_name], **raw}
-    try:
-        fields_by_reg: dict[str, dict[str, list[int]]] = merged.get("option_fields", {})
-        factory_over: dict[str, int] = merged.get("option_factory", {})
-        regs = tuple(
-            OptionRegister(
-                reg_name,
-                int(off_fac[0]),
-                int(factory_over.get(reg_name, off_fac[1])),
-                tuple(
-                    OptionField(fname, int(sw[0]), int(sw[1]))
-                    for fname, sw in fields_by_reg.get(reg_name, {}).items()
-                ),
-            )
-            for reg_name, off_fac in merged["option_registers"].items()
-        )
-        bl = merged["bootloader"]
-        known = {
-            "family",
-            "core",
-            "fpu",
-            "flash_controller",
-            "flash_regs",
-            "idcode_addr",
-            "boot_alias",
-            "flash_keys",
-            "option_keys",
-            "option_registers",
-            "option_fields",
-            "option_factory",
-            "timing_us",
-            "pid",
-            "uid_addr",
-            "flash_size_addr",
-            "flash",
-            "ram",
-            "system_memory",
-            "otp",
-            "engi",
-            "peripherals",
-            "irqs",
-            "bootloader",
-        }
-        return Part(
-            name=name,
-            family=str(fam_name),
-            pid=int(merged["pid"]),
-            core=str(merged["core"]),
-            fpu=bool(merged["fpu"]),
-            flash=FlashGeometry(**{k: int(v) for k, v in merged["flash"].items()}),
-            flash_controller=str(merged["flash_controller"]),
-            flash_regs=int(merged["flash_regs"]),
-            idcode_addr=int(merged["idcode_addr"]),
-            uid_addr=int(merged["uid_addr"]),
-            flash_size_addr=int(merged["flash_size_addr"]),
-            boot_alias=bool(merged["boot_alias"]),
-            ram=tuple(_region(r, "RAM") for r in merged["ram"]),
-            system_memory=tuple(
-                _region(r, f"SYSMEM{i}") for i, r in enumerate(merged["system_memory"])
+@functools.cache
+def _catalogue() -> dict[str, Any]:
+    text = resources.files("harness.parts").joinpath("catalogue.toml").read_text()
+    return tomllib.loads(text)
+
+
+def _option_registers(
+    ctrl: dict[str, Any], factory_over: dict[str, int]
+) -> tuple[OptionRegister, ...]:
+    fields_by_reg: dict[str, dict[str, list[int]]] = ctrl.get("option_fields", {})
+    return tuple(
+        OptionRegister(
+            reg_name,
+            int(off_fac[0]),
+            int(factory_over.get(reg_name, off_fac[1])),
+            tuple(
+                OptionField(fname, int(sw[0]), int(sw[1]))
+                for fname, sw in fields_by_reg.get(reg_name, {}).items()
             ),
-            otp=_region(merged["otp"], "OTP") if "otp" in merged else None,
-            engi=_region(merged["engi"], "ENGI") if "engi" in merged else None,
-            peripherals={k: int(v) for k, v in merged.get("peripherals", {}).items()},
-            irqs={k: int(v) for k, v in merged.get("irqs", {}).items()},
-            bootloader=BootloaderInfo(
+        )
+        for reg_name, off_fac in ctrl.get("option_registers", {}).items()
+    )
+
+
+def _flash_geometry(chip: ChipData, device: dict[str, Any]) -> FlashGeometry:
+    """Main flash as one contiguous array from the data's banks/regions (OTP excluded)."""
+    if "flash" in device:
+        return FlashGeometry(**{k: int(v) for k, v in device["flash"].items()})
+    regions = sorted(
+        (m for m in chip.memory if m.kind == "flash" and m.name.startswith("BANK")),
+        key=lambda m: m.base,
+    )
+    if not regions:
+        # Flashless parts (H7R/S, N6...): a token array so the board still has a boot memory.
+        return FlashGeometry(0x08000000, 0x10000, 1, 0x2000, 16, 0xFF)
+    base = regions[0].base
+    end = base
+    for m in regions:
+        if m.base != end:
+            break
+        end = m.base + m.size
+    banks = len({m.name.split("_REGION")[0] for m in regions if m.base < end})
+    page = min((m.erase_size or 0x800) for m in regions)
+    unit = max((m.write_size or 4) for m in regions)
+    erase_value = regions[0].erase_value if regions[0].erase_value is not None else 0xFF
+    size = end - base
+    banks = banks if size % (banks * page) == 0 else 1
+    return FlashGeometry(base, size, banks, page, unit, erase_value)
+
+
+def _irqs(chip: ChipData) -> dict[str, int]:
+    """Peripheral name -> its IRQ number (the GLOBAL line when a block has several)."""
+    out: dict[str, int] = {}
+    for b in chip.blocks:
+        lines = sorted(b.interrupts, key=lambda si: si[0] != "GLOBAL")
+        for _signal, irq_name in lines:
+            if irq_name in chip.interrupts:
+                out[b.name] = chip.interrupts[irq_name]
+                break
+    return out
+
+
+def _extra_blocks(chip: ChipData, family: dict[str, Any]) -> tuple[BlockInfo, ...]:
+    extras = []
+    for name, (base, size) in family.get("extra_blocks", {}).items():
+        extras.append(
+            BlockInfo(
+                name=name,
+                base=int(base),
+                size=int(size),
+                kind=None,
+                version=None,
+                block=None,
+                rcc_enable=None,
+                rcc_reset=None,
+                pins=(),
+                interrupts=(),
+            )
+        )
+    return tuple(extras)
+
+
+def _build_part(chip: ChipData) -> Part:
+    cat = _catalogue()
+    device: dict[str, Any] = cat.get("devices", {}).get(str(chip.device_id), {})
+    if not device:
+        device = cat.get("devices", {}).get(f"0x{chip.device_id:03x}", {})
+    family: dict[str, Any] = cat.get("families", {}).get(chip.family, {})
+    ctrl_name = str(device.get("controller", "basic"))
+    ctrl: dict[str, Any] = cat.get("controllers", {}).get(ctrl_name, {})
+    if ctrl_name != "basic" and not ctrl:
+        raise ConfigError(
+            f"catalogue: device 0x{chip.device_id:03X} names unknown controller {ctrl_name!r}"
+        )
+    if chip.core not in CORES:
+        raise ConfigError(f"{chip.name}: no core model for {chip.core!r}")
+    core = CORES[chip.core]
+    ram = tuple(
+        MemoryRegion(m.name, m.base, m.size)
+        for m in sorted(chip.memory, key=lambda m: m.base)
+        if m.kind == "ram" and not m.name.startswith(EXTERNAL_WINDOWS) and m.size < 0x1000000
+    )
+    blocks = tuple(sorted(chip.blocks + _extra_blocks(chip, family), key=lambda b: b.base))
+    peripherals = {b.name: b.base for b in blocks}
+    dbgmcu = peripherals.get("DBGMCU", 0xE0042000)
+    uid = peripherals.get("UID", 0)
+    flash = _flash_geometry(chip, device)
+    otp_data = next((m for m in chip.memory if m.name == "OTP"), None)
+    try:
+        bl = device.get("bootloader")
+        bootloader = (
+            BootloaderInfo(
                 version=int(bl["version"]),
                 commands=tuple(int(c) for c in bl["commands"]),
                 id_byte=int(bl["id_byte"]),
                 id_addr=int(bl["id_addr"]),
                 usarts=tuple(str(u) for u in bl["usarts"]),
                 entry=int(bl["entry"]),
+            )
+            if bl
+            else None
+        )
+        engi = _region(device["engi"], "ENGI") if "engi" in device else None
+        otp = (
+            _region(device["otp"], "OTP")
+            if "otp" in device
+            else (MemoryRegion("OTP", otp_data.base, otp_data.size) if otp_data else None)
+        )
+        if otp is not None and engi is not None and otp.base < engi.end and engi.base < otp.end:
+            otp = None  # the device entry's engineering area already covers the OTP words
+        # No region at 0 and a core that fetches its vectors there: the boot memory is aliased.
+        boot_alias = core in ("cortex-m0", "cortex-m0+", "cortex-m3", "cortex-m4") and not any(
+            r.base == 0 for r in ram
+        )
+        return Part(
+            name=chip.name,
+            family=chip.family.removeprefix("STM32").lower(),
+            pid=chip.device_id,
+            core=core,
+            fpu=core not in ("cortex-m0", "cortex-m0+", "cortex-m3"),
+            flash=flash,
+            flash_controller=ctrl_name,
+            flash_regs=peripherals.get("FLASH", 0x40022000),
+            idcode_addr=dbgmcu,
+            uid_addr=int(device.get("uid_addr", uid)),
+            flash_size_addr=int(device["flash_size_addr"]) if "flash_size_addr" in device else None,
+            boot_alias=bool(device.get("boot_alias", boot_alias)),
+            ram=ram,
+            system_memory=tuple(
+                _region(r, f"SYSMEM{i}") for i, r in enumerate(device.get("system_memory", []))
             ),
-            flash_keys=(int(merged["flash_keys"][0]), int(merged["flash_keys"][1])),
-            option_keys=(int(merged["option_keys"][0]), int(merged["option_keys"][1])),
-            option_registers=regs,
-            timing_us={k: int(v) for k, v in merged["timing_us"].items()},
-            extra={k: v for k, v in merged.items() if k not in known},
+            otp=otp,
+            engi=engi,
+            peripherals=peripherals,
+            irqs=_irqs(chip),
+            bootloader=bootloader,
+            flash_keys=tuple(int(k) for k in ctrl.get("flash_keys", (0x45670123, 0xCDEF89AB))),  # type: ignore[arg-type]
+            option_keys=tuple(int(k) for k in ctrl.get("option_keys", (0x08192A3B, 0x4C5D6E7F))),  # type: ignore[arg-type]
+            option_registers=_option_registers(ctrl, device.get("option_factory", {})),
+            timing_us={k: int(v) for k, v in ctrl.get("timing_us", {}).items()},
+            extra={k: v for k, v in device.items() if k in ("pcrop_granule",)},
+            line=chip.line,
+            chip=chip,
+            blocks=blocks,
+            gpio_reset=str(family.get("gpio_reset", "input")),
+            described=bool(device),
         )
     except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise ConfigError(f"catalogue: part {name} is malformed ({exc!r})") from exc
+        raise ConfigError(
+            f"catalogue: device 0x{chip.device_id:03X} is malformed ({exc!r})"
+        ) from exc
 
 
 @functools.cache
-def _load() -> dict[str, Part]:
-    text = resources.files("harness.parts").joinpath("catalogue.toml").read_text()
-    data = tomllib.loads(text)
-    families = data.get("families", {})
-    return {name: _build_part(name, raw, families) for name, raw in data["parts"].items()}
-
-
-def all_parts() -> dict[str, Part]:
-    return dict(_load())
+def _part(canonical: str) -> Part:
+    return _build_part(chipdata.chip(canonical))
 
 
 def get_part(name: str) -> Part:
-    parts = _load()
-    key = name.upper()
-    if key not in parts:
-        raise UnknownPartError(
-            f"unknown part {name!r}", hint="known parts: " + ", ".join(sorted(parts))
-        )
-    return parts[key]
+    """Any STM32 by name: case-insensitive, package suffix optional where unambiguous."""
+    try:
+        canonical = chipdata.resolve(str(name))
+    except UnknownPartError:
+        raise
+    return _part(canonical)
+
+
+def part_names() -> list[str]:
+    return chipdata.chip_names()
+
+
+@functools.cache
+def _described() -> dict[str, Part]:
+    cat = _catalogue()
+    ids = set()
+    for key in cat.get("devices", {}):
+        ids.add(int(str(key), 0))
+    return {n: _part(n) for n in chipdata.chip_names() if chipdata.chip(n).device_id in ids}
+
+
+def all_parts() -> dict[str, Part]:
+    """The parts whose device has hand-written facts (controller models, bootloader)."""
+    return dict(_described())

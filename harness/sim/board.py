@@ -13,11 +13,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from harness.errors import ConfigError, ProtectionError, TargetError
 from harness.inventory import BoardSpec
-from harness.parts import Part, get_part
+from harness.parts import Part, chipdata, get_part
+from harness.parts.chipdata import BlockInfo
 from harness.sim.bus import Access, Alias, Bus, Device, Memory
 from harness.sim.clock import Clock
 from harness.sim.faults import FaultInjector, FaultKind
 from harness.sim.memories.flash_array import FlashArray
+from harness.sim.periph import models
+from harness.sim.periph.context import BlockContext
+from harness.sim.periph.generic import GapLog, GenericBlock
 from harness.sim.periph.sysinfo import IdcodeBlock, fill_engineering, unique_id
 from harness.sim.periph.usart import Usart
 from harness.sim.rom import boot
@@ -74,16 +78,18 @@ class SimBoard:
         self._reset_listeners: list[Callable[[ResetKind, str], None]] = []
 
         part = self.part
+        self.gaps = GapLog(lambda: self.clock.now)  # what code did on unmodelled blocks
         if part.flash_controller not in CONTROLLERS:
             raise ConfigError(f"no flash controller model {part.flash_controller!r}")
         self.flash: FlashController = _load_class(CONTROLLERS[part.flash_controller])(self)
         for region in part.ram:
-            self.bus.attach(Memory(region.name, region.base, region.size))
+            if self.bus.find(region.base) is None:
+                self.bus.attach(Memory(region.name, region.base, region.size))
         for i, region in enumerate(part.system_memory):
             sysmem = Memory(f"SYSMEM{i}", region.base, region.size, fill=0xFF, volatile=False)
             sysmem.writable = False
             self.bus.attach(sysmem)
-            if region.contains(part.bootloader.id_addr):
+            if part.bootloader is not None and region.contains(part.bootloader.id_addr):
                 sysmem.data[part.bootloader.id_addr - region.base] = part.bootloader.id_byte
             self._write_bootrom_vectors(sysmem)
         self.bootrom_entry_report: EntryReport | None = None  # last jump into system memory
@@ -95,11 +101,6 @@ class SimBoard:
             fill_engineering(engi, part, self.uid)
             engi.writable = False
             self.bus.attach(engi)
-        self.bus.attach(IdcodeBlock(part))
-        self.usarts: dict[str, Usart] = {}
-        for name, base in part.peripherals.items():
-            if name.startswith(("USART", "UART", "LPUART")):
-                self.usarts[name] = self.bus.attach(Usart(name, base))  # type: ignore[assignment]
         self.boot_decision: BootDecision = boot.decide(self)
         self._remap: Device | None = None  # G0 SYSCFG MEM_MODE override of the boot alias
         if part.boot_alias:
@@ -107,14 +108,14 @@ class SimBoard:
         from harness.sim.memories.external import attach_external_flash
 
         self.external = attach_external_flash(self)  # inventory external_flash (QUADSPI)
+        for block in part.blocks:  # every other block of the chip, built on first access
+            self.bus.declare(block.name, block.base, block.size, self._builder(block))
+        if not self.bus.has("DBGMCU"):
+            self.bus.attach(IdcodeBlock(part))
         self.core: Any = None
         self.bootrom: Any = None
         self.in_bootrom = False
         self._make_core()
-        if "RCC" in part.peripherals:
-            rcc = self.bus.find(part.peripherals["RCC"])
-            if rcc is not None:
-                self.external.wire_reset(rcc)
         self._make_bootrom()
 
     @classmethod
@@ -138,12 +139,14 @@ class SimBoard:
         The ROM code itself is Python (harness.sim.rom.bootrom); these words make a jump into
         system memory look right to firmware that reads them before branching.
         """
+        if self.part.bootloader is None:
+            return
         entry = self.part.bootloader.entry
         if not sysmem.base <= entry < sysmem.end:
             return
         sp = self.part.ram[0].base + min(self.part.ram[0].size, 0x2000)
         if self.part.family == "h7":
-            sp = self.part.ram_region("AXI_SRAM").base + 0x4000
+            sp = self.part.ram_region("AXISRAM").base + 0x4000
         off = entry - sysmem.base
         sysmem.data[off : off + 8] = sp.to_bytes(4, "little") + (entry + 0x101).to_bytes(
             4, "little"
@@ -170,24 +173,61 @@ class SimBoard:
         """The system-memory ROM; it takes the USART whenever the part boots into it."""
         from harness.sim.rom.bootrom import Bootrom
 
-        if self.part.flash_controller == "basic":
+        if self.part.flash_controller == "basic" or self.part.bootloader is None:
             return  # parts simulated for external loaders only: no bootloader model
         self.bootrom = Bootrom(self)
         if self.boot_decision.source is boot.BootSource.SYSTEM:
             self.enter_system_memory("boot selection at power-on")
 
+    def _builder(self, block: BlockInfo) -> Callable[[], Device]:
+        return lambda: self._build_block(block)
+
+    def _build_block(self, block: BlockInfo) -> Device:
+        """The device for one block of the chip: its behaviour model, or a generic file."""
+        layout = chipdata.layout(block.layout_key, block.block) if block.layout_key else None
+        row = models.row_for(block.kind, block.version)
+        if row is not None:
+            return models.factory_for(row)(BlockContext(self, block, layout))
+        return GenericBlock(
+            block.name,
+            block.base,
+            block.size,
+            layout=layout,
+            log=self.gaps,
+            pc=self._cpu_pc,
+            kind=block.kind,
+        )
+
+    def _cpu_pc(self) -> int | None:
+        return self.core.pc_now() if self.core is not None else None
+
     def device(self, name: str) -> Device:
         return self.bus.device(name)
+
+    @property
+    def usarts(self) -> dict[str, Usart]:
+        """Every U(S)ART of the part that has a USART model (built on demand)."""
+        out: dict[str, Usart] = {}
+        for block in self.part.blocks:
+            if block.kind == "usart" and models.row_for(block.kind, block.version) is not None:
+                dev = self.bus.device(block.name)
+                if isinstance(dev, Usart):
+                    out[block.name] = dev
+        return out
 
     def usart(self, name: str | None = None) -> Usart:
         key = name or self.spec.uart.peripheral
         try:
-            return self.usarts[key]
+            dev: Device | None = self.bus.device(key)
         except KeyError:
+            dev = None
+        if not isinstance(dev, Usart):
+            names = [b.name for b in self.part.blocks if b.kind == "usart"]
             raise ConfigError(
-                f"board {self.name}: part {self.part.name} has no {key}",
-                hint="usarts: " + ", ".join(sorted(self.usarts)),
-            ) from None
+                f"board {self.name}: part {self.part.name} has no modelled {key}",
+                hint="usarts: " + ", ".join(names),
+            )
+        return dev
 
     # -- protection --------------------------------------------------------------------
     def check_debug(self) -> None:
@@ -197,7 +237,7 @@ class SimBoard:
                 f"{self.name}: debug port disabled (RDP level 2)",
                 hint="level 2 is permanent; the board can only be used through its firmware",
             )
-        gpioa = self.bus.find(self.part.peripherals.get("GPIOA", 0))
+        gpioa = self.bus.device("GPIOA") if self.bus.has("GPIOA") else None
         swd_problem = getattr(gpioa, "swd_problem", None)
         problem = swd_problem() if swd_problem is not None else None
         if problem is not None and self.pins["NRST"]:

@@ -33,6 +33,7 @@ class Device:
     """Something that answers on the bus at [base, base + size)."""
 
     cpu_map: CpuMap = CpuMap.MMIO
+    modelled = True  # False only for generic register files standing in for a block
 
     def __init__(self, name: str, base: int, size: int) -> None:
         self.name = name
@@ -193,11 +194,20 @@ class RegisterBlock(Device):
 
 
 class Bus:
-    """Address decoder over non-overlapping devices."""
+    """Address decoder over non-overlapping devices.
+
+    A chip maps a hundred or more register blocks, most of which a given run never touches, so
+    blocks can be declared lazily (`declare`): the span is decoded like any device, and the
+    device is built on first access (by address or by name). A fresh board therefore costs a
+    handful of objects, not one per block.
+    """
 
     def __init__(self, on_debug_access: Callable[[], None] | None = None) -> None:
         self._devices: list[Device] = []
         self._bases: list[int] = []
+        self._lazy: list[tuple[int, int, str, Callable[[], Device]]] = []  # by base
+        self._lazy_bases: list[int] = []
+        self._lazy_names: dict[str, int] = {}
         self._on_debug_access = on_debug_access
         # Called with (address, length) after every write that did not come from the core:
         # the core drops translated code there, so code written by a debugger or the bootrom
@@ -208,7 +218,59 @@ class Bus:
     def devices(self) -> list[Device]:
         return list(self._devices)
 
+    def declare(self, name: str, base: int, size: int, factory: Callable[[], Device]) -> None:
+        """Put a block on the bus whose device is built on first access.
+
+        A declared span that overlaps an attached device (a memory, a model attached up front)
+        is dropped: what is attached wins.
+        """
+        end = base + size
+        i = bisect.bisect_right(self._bases, base)
+        prev = self._devices[i - 1] if i > 0 else None
+        nxt = self._devices[i] if i < len(self._devices) else None
+        if (prev and prev.end > base) or (nxt and end > nxt.base) or name in self._lazy_names:
+            return
+        j = bisect.bisect_right(self._lazy_bases, base)
+        if (j > 0 and self._lazy[j - 1][1] > base) or (
+            j < len(self._lazy) and end > self._lazy[j][0]
+        ):
+            return
+        self._lazy.insert(j, (base, end, name, factory))
+        self._lazy_bases.insert(j, base)
+        self._lazy_names[name] = base
+
+    def declared(self) -> list[tuple[int, int, str]]:
+        """(base, end, name) of every declared block not built yet."""
+        return [(b, e, n) for b, e, n, _f in self._lazy]
+
+    def spans(self) -> list[tuple[int, int]]:
+        """(base, end) of everything decoded: attached devices and declared blocks."""
+        out = [(d.base, d.end) for d in self._devices] + [(b, e) for b, e, _n, _f in self._lazy]
+        return sorted(out)
+
+    def _build(self, j: int) -> Device:
+        base, end, name, factory = self._lazy.pop(j)
+        self._lazy_bases.pop(j)
+        self._lazy_names.pop(name, None)
+        device = factory()
+        if device.base != base or device.end > end:
+            device.base, device.size = base, end - base
+        return self.attach(device)
+
+    def _find_lazy(self, address: int) -> Device | None:
+        j = bisect.bisect_right(self._lazy_bases, address) - 1
+        if j >= 0 and address < self._lazy[j][1]:
+            return self._build(j)
+        return None
+
     def attach(self, device: Device) -> Device:
+        if self._lazy:  # an attached device replaces any declared block it covers
+            for j in reversed(range(len(self._lazy))):
+                base, end, name, _f = self._lazy[j]
+                if base < device.end and device.base < end:
+                    self._lazy.pop(j)
+                    self._lazy_bases.pop(j)
+                    self._lazy_names.pop(name, None)
         i = bisect.bisect_right(self._bases, device.base)
         prev = self._devices[i - 1] if i > 0 else None
         nxt = self._devices[i] if i < len(self._devices) else None
@@ -228,13 +290,26 @@ class Bus:
             dev = self._devices[i]
             if address < dev.end:
                 return dev
-        return None
+        return self._find_lazy(address) if self._lazy else None
 
     def device(self, name: str) -> Device:
         for dev in self._devices:
             if dev.name == name:
                 return dev
+        base = self._lazy_names.get(name)
+        if base is not None:
+            return self._build(self._lazy_bases.index(base))
         raise KeyError(name)
+
+    def built(self, name: str) -> Device | None:
+        """The device called `name` if it exists already (declared blocks are not built)."""
+        for dev in self._devices:
+            if dev.name == name:
+                return dev
+        return None
+
+    def has(self, name: str) -> bool:
+        return name in self._lazy_names or any(d.name == name for d in self._devices)
 
     def _locate(self, address: int, length: int, write: bool) -> Device:
         dev = self.find(address)

@@ -185,7 +185,9 @@ class Target(ABC):
         """Read the identity as a debugger would: IDCODE register, UID and flash-size words."""
         pid = self.read32(self.part.idcode_addr) & 0xFFF
         uid = self.read_memory(self.part.uid_addr, 12)
-        size = self.read16(self.part.flash_size_addr)
+        addr = self.part.flash_size_addr
+        # Where the catalogue does not know the flash-size word, the data's size stands in.
+        size = self.read16(addr) if addr is not None else self.part.flash.size // 1024
         return Identity(self.part.name, pid, uid, size)
 
     def delay(self, seconds: float) -> None:

@@ -40,10 +40,21 @@ def test_g0b1_has_two_banks_and_h743_two_banks_of_eight_sectors() -> None:
     assert (h743.banks, h743.pages_per_bank, h743.page_size) == (2, 8, 128 * 1024)
 
 
-def test_unknown_part_lists_known_ones() -> None:
+def test_unknown_part_lists_the_closest_names() -> None:
     with pytest.raises(UnknownPartError) as err:
-        get_part("STM32F999")
+        get_part("STM32G071RX")
     assert "STM32G071RB" in str(err.value)
+
+
+def test_any_chip_of_the_data_is_a_part_and_hand_facts_stay_with_their_device() -> None:
+    l496 = get_part("stm32l496agt6")
+    assert (l496.name, l496.family, l496.core) == ("STM32L496AG", "l4", "cortex-m4")
+    assert l496.bootloader is None and l496.flash_controller == "basic" and not l496.described
+    assert l496.peripheral("QUADSPI") == 0xA0001000 and l496.flash.size == 1024 * 1024
+    # H743 and H750 share DEV_ID 0x450: one device entry gives both the H7 controller model.
+    assert get_part("STM32H750XB").flash_controller == "h7"
+    assert get_part("STM32H7B3LI").flash_controller == "basic"  # other flash, not described
+    assert get_part("STM32H750XB").peripheral("AXI_GPV") == 0x51000000  # family extra block
 
 
 def test_option_field_rejects_values_outside_its_width() -> None:

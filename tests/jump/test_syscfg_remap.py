@@ -5,7 +5,7 @@ from __future__ import annotations
 from jumpfw import flash_image, image
 
 from harness.sim.board import SimBoard
-from harness.sim.periph.rcc import G0Syscfg
+from harness.sim.periph.syscfg import G0Syscfg
 from harness.target.base import ResetKind
 
 SYSCFG = 0x40010000

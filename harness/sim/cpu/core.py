@@ -64,7 +64,6 @@ from harness.sim.cpu.scs import (
     USAGEFAULT,
     SystemControlSpace,
 )
-from harness.sim.periph.rcc import PlainRegisters, Pwr, Rcc, system_block
 from harness.sim.rom.boot import BootSource
 from harness.target.base import HaltReason, ResetKind
 
@@ -87,6 +86,10 @@ CPU_MODELS = {
     "cortex-m3": A.UC_CPU_ARM_CORTEX_M3,
     "cortex-m4": A.UC_CPU_ARM_CORTEX_M4,
     "cortex-m7": A.UC_CPU_ARM_CORTEX_M7,
+    "cortex-m33": A.UC_CPU_ARM_CORTEX_M33,
+    # Shortcut: Unicorn has no Cortex-M55 (STM32N6); its Armv8-M mainline M33 model stands in
+    # (no Helium/MVE instructions).
+    "cortex-m55": A.UC_CPU_ARM_CORTEX_M33,
 }
 # QEMU exception numbers delivered to UC_HOOK_INTR.
 EXCP_UDEF, EXCP_SWI, EXCP_PREFETCH_ABORT = 1, 2, 3
@@ -178,7 +181,6 @@ class CortexM:
         self.fpb = Fpb(self.kind, self._breakpoints_changed)
         self.dwt = Dwt(board.clock)
         self._attach_system_devices()
-        self._wire_interrupts()
         self._map_bus()
         self.uc.hook_add(UC_HOOK_INTR, self._on_intr)
         self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid)
@@ -200,24 +202,11 @@ class CortexM:
 
     # -- construction ---------------------------------------------------------------------
     def _attach_system_devices(self) -> None:
-        board, part = self.board, self.board.part
+        board = self.board
         devices: list[Device] = [self.scs, self.fpb, self.dwt]
-        for name, base in part.peripherals.items():
-            if name == "RCC":
-                devices.append(Rcc(base, part.family))
-            elif name == "PWR":
-                devices.append(Pwr(base, part.family))
-            elif name.startswith(("GPIO", "SYSCFG")):
-                devices.append(system_block(board, name, base) or PlainRegisters(name, base))
         for dev in devices:
             if board.bus.find(dev.base) is None and board.bus.find(dev.end - 1) is None:
                 board.bus.attach(dev)
-
-    def _wire_interrupts(self) -> None:
-        for name, usart in self.board.usarts.items():
-            irq = self.board.part.irqs.get(name)
-            if irq is not None:
-                usart.on_irq = lambda level, irq=irq: self.scs.set_line(irq, level)
 
     def _buffer_ptr(self, data: bytearray) -> int:
         buf = (ctypes.c_char * len(data)).from_buffer(data)
@@ -234,7 +223,12 @@ class CortexM:
                 self._watch_window(dev)  # memory-mapped window: follows the controller's mode
                 continue
             data = getattr(dev, "data", None)
-            if dev.cpu_map is CpuMap.MMIO or not isinstance(data, bytearray) or dev.size % PAGE:
+            if (
+                dev.cpu_map is CpuMap.MMIO
+                or not isinstance(data, bytearray)
+                or dev.size % PAGE
+                or dev.base % PAGE
+            ):
                 lo, hi = dev.base & ~(PAGE - 1), (dev.end + PAGE - 1) & ~(PAGE - 1)
                 if mmio_spans and lo <= mmio_spans[-1][1]:
                     mmio_spans[-1][1] = max(mmio_spans[-1][1], hi)
@@ -242,6 +236,10 @@ class CortexM:
                     mmio_spans.append([lo, hi])
                 continue
             self._map_memory(dev, dev.base, dev.size, data)
+        for base, end, _name in self.board.bus.declared():  # blocks built on first access
+            lo, hi = base & ~(PAGE - 1), (end + PAGE - 1) & ~(PAGE - 1)
+            mmio_spans.append([lo, hi])
+        mmio_spans = _merge_spans(mmio_spans)
         for lo, hi in mmio_spans:
             uc.mmio_map(lo, hi - lo, self._mmio_read, lo, self._mmio_write, lo)
         if self.kind in ("cortex-m3", "cortex-m4"):
@@ -971,6 +969,16 @@ class CortexM:
         self._guard_hooks.clear()
         array = self.board.flash.array
         self.uc.ctl_remove_cache(array.base, array.end)
+
+
+def _merge_spans(spans: list[list[int]]) -> list[list[int]]:
+    merged: list[list[int]] = []
+    for lo, hi in sorted(spans):
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    return merged
 
 
 def _bus_fault(pc: int, address: int, exc: HarnessError, *, precise: bool) -> _Fault:

@@ -19,7 +19,7 @@ DWT_BASE = 0xE0001000
 FP_CTRL, FP_REMAP, FP_COMP0 = 0x000, 0x004, 0x008
 # Instruction comparators per core (ARM TRMs: M0+ 4, M3/M4 6 (+2 literal), M7 8).
 CODE_COMPARATORS = {"cortex-m0+": 4, "cortex-m0": 4, "cortex-m3": 6, "cortex-m4": 6,
-                    "cortex-m7": 8}  # fmt: skip
+                    "cortex-m7": 8, "cortex-m33": 8, "cortex-m55": 8}  # fmt: skip
 LITERAL_COMPARATORS = {"cortex-m3": 2, "cortex-m4": 2}
 
 
@@ -28,7 +28,7 @@ class Fpb(RegisterBlock):
         super().__init__("FPB", FPB_BASE, 0x1000)
         self.num_code = CODE_COMPARATORS.get(core_kind, 6)
         self.num_lit = LITERAL_COMPARATORS.get(core_kind, 0)
-        self.v2 = core_kind == "cortex-m7"
+        self.v2 = core_kind in ("cortex-m7", "cortex-m33", "cortex-m55")
         self.on_change = on_change
         self.power_on()
 

@@ -60,6 +60,8 @@ CPUIDS = {
     "cortex-m3": 0x412FC231,
     "cortex-m4": 0x410FC241,
     "cortex-m7": 0x411FC271,
+    "cortex-m33": 0x410FD214,
+    "cortex-m55": 0x410FD221,
 }
 # DCRSR REGSEL -> register name understood by CortexM.read_reg/write_reg.
 DCRSR_REGS = {

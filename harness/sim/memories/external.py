@@ -33,7 +33,6 @@ from harness.sim.periph.quadspi import (
     QuadspiWindow,
     serves_linearly,
 )
-from harness.sim.periph.rcc import PlainRegisters
 
 if TYPE_CHECKING:
     from harness.sim.board import SimBoard
@@ -164,8 +163,6 @@ class ExternalFlash:
     def __init__(self, board: SimBoard) -> None:
         self.board = board
         self.quadspi: SkippingQuadspi | None = None
-        for name, base in dict(board.part.extra.get("inert_registers", {})).items():
-            board.bus.attach(PlainRegisters(name, int(base)))
         specs = [e for e in board.spec.external_flash if e.bus.upper() == "QUADSPI"]
         for other in board.spec.external_flash:
             if other.bus.upper() != "QUADSPI":

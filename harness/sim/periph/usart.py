@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from harness.sim.bus import Access, RegisterBlock
+
+if TYPE_CHECKING:
+    from harness.sim.periph.context import BlockContext
 
 CR1, CR2, CR3, BRR, GTPR, RTOR, RQR, ISR, ICR, RDR, TDR = (
     0x00, 0x04, 0x08, 0x0C, 0x10, 0x14, 0x18, 0x1C, 0x20, 0x24, 0x28,
@@ -22,14 +26,20 @@ RX_FIFO_DEPTH = 64  # host-side buffering; the peripheral itself exposes one byt
 
 
 class Usart(RegisterBlock):
-    def __init__(self, name: str, base: int) -> None:
-        super().__init__(name, base, 0x400)
+    def __init__(self, name: str, base: int, size: int = 0x400) -> None:
+        super().__init__(name, base, size)
         self.rx: deque[int] = deque()  # host -> device, waiting in RDR
         self.tx: deque[int] = deque()  # device -> host, not yet read by the host
         self.host_sink: Callable[[bytes], None] | None = None  # bootrom takes the line
         self.on_irq: Callable[[bool], None] | None = None  # NVIC line level
         self.rx_dropped = 0
         self.power_on()
+
+    @classmethod
+    def for_block(cls, ctx: BlockContext) -> Usart:
+        usart = cls(ctx.name, ctx.base, ctx.size)
+        usart.on_irq = ctx.irq_line()
+        return usart
 
     def power_on(self) -> None:
         self.cr1 = self.cr2 = self.cr3 = self.brr = 0

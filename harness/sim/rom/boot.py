@@ -25,9 +25,10 @@ class BootDecision:
 
 
 def decide(board: SimBoard) -> BootDecision:
-    if board.part.family == "g0":
+    # The option bytes that select the boot memory belong to the flash-controller model.
+    if board.part.flash_controller == "g0":
         return _decide_g0(board)
-    if board.part.family == "h7":
+    if board.part.flash_controller == "h7":
         return _decide_h7(board)
     return BootDecision(BootSource.FLASH, board.part.flash.base, "family boots from flash")
 
@@ -51,12 +52,12 @@ def _decide_g0(board: SimBoard) -> BootDecision:
         if board.flash.empty_flag:
             return BootDecision(
                 BootSource.SYSTEM,
-                part.bootloader.entry,
+                part.rom.entry,
                 f"{via} selects main flash, but flash was empty at option load",
             )
         return BootDecision(BootSource.FLASH, part.flash.base, f"{via} selects main flash")
     if optr_reg.field("nBOOT1").get(optr):
-        return BootDecision(BootSource.SYSTEM, part.bootloader.entry, f"{via}, nBOOT1=1")
+        return BootDecision(BootSource.SYSTEM, part.rom.entry, f"{via}, nBOOT1=1")
     sram = part.ram[0].base
     return BootDecision(BootSource.SRAM, sram, f"{via}, nBOOT1=0 selects SRAM")
 
@@ -72,7 +73,7 @@ def _decide_h7(board: SimBoard) -> BootDecision:
     if part.flash.base <= address < part.flash.base + part.flash.size:
         return BootDecision(BootSource.FLASH, address, reason)
     if any(s.contains(address) for s in part.system_memory):
-        return BootDecision(BootSource.SYSTEM, part.bootloader.entry, reason)
+        return BootDecision(BootSource.SYSTEM, part.rom.entry, reason)
     if any(r.contains(address) for r in part.ram):
         return BootDecision(BootSource.SRAM, address, reason)
     return BootDecision(BootSource.OTHER, address, reason)

@@ -71,7 +71,7 @@ class Bootrom:
     def __init__(self, board: SimBoard) -> None:
         self.board = board
         self.part = board.part
-        self.info = board.part.bootloader
+        self.info = board.part.rom
         self.flash: FlashRoutines = routines_for(board)
         self.active = False
         self.synced = False

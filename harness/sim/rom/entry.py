@@ -91,14 +91,16 @@ def install(board: SimBoard) -> None:
     """Put the H7 base boot code's vector pair at the system-memory base (see module doc)."""
     part = board.part
     board.bootrom_entry_report = None
+    if part.bootloader is None or not part.system_memory:
+        return  # no ROM facts for this device: nothing to lay down
     base = part.system_memory[0].base
-    if part.bootloader.entry == base:
+    if part.rom.entry == base:
         return
     sysmem = board.bus.find(base)
     data = getattr(sysmem, "data", None)
     if sysmem is None or not isinstance(data, bytearray):
         return
-    entry = part.bootloader.entry - base
+    entry = part.rom.entry - base
     sp = bytes(data[entry : entry + 4])  # same initial stack as the bootloader's table
     data[0:8] = sp + (base + BASE_CODE_OFFSET + 1).to_bytes(4, "little")
 
@@ -143,7 +145,7 @@ def _word(board: SimBoard, address: int) -> int:
 
 def _check_vector(board: SimBoard, pc: int) -> tuple[EntryCheck, bool]:
     part = board.part
-    entry = part.bootloader.entry
+    entry = part.rom.entry
     expected = _word(board, entry + 4) & ~1
     if pc == expected:
         return EntryCheck("vector", True, f"PC from the bootloader's vector table at "
@@ -172,10 +174,10 @@ def _check_vector(board: SimBoard, pc: int) -> tuple[EntryCheck, bool]:
 
 def _check_msp(board: SimBoard, msp: int) -> EntryCheck:
     part = board.part
-    rom_sp = _word(board, part.bootloader.entry)
+    rom_sp = _word(board, part.rom.entry)
     if not any(r.base < msp <= r.end for r in part.ram):
         return EntryCheck("msp", False, f"MSP=0x{msp:08X} is not in RAM: the bootloader's first "
-                          f"push faults -- load MSP from 0x{part.bootloader.entry:08X} "
+                          f"push faults -- load MSP from 0x{part.rom.entry:08X} "
                           f"(0x{rom_sp:08X}) before jumping")  # fmt: skip
     if msp != rom_sp:
         return EntryCheck("msp", False, f"MSP=0x{msp:08X} is the application's, not the "
@@ -200,7 +202,7 @@ def _check_interrupt_mask(board: SimBoard) -> EntryCheck:
 
 
 def _check_remap(board: SimBoard) -> EntryCheck:
-    from harness.sim.periph.rcc import CFGR1, MEM_MODE_MASK, MEM_MODES, G0Syscfg
+    from harness.sim.periph.syscfg import CFGR1, MEM_MODE_MASK, MEM_MODES, G0Syscfg
 
     sysmem = board.bus.find(board.part.system_memory[0].base)
     if board._alias_target() is sysmem:
