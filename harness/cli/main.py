@@ -14,6 +14,7 @@ from harness.errors import HarnessError
 # Subcommand groups: (module, attribute). Modules are imported lazily so `hil boards` stays fast.
 SUBCOMMANDS = {
     "boards": ("harness.cli.boards", "boards"),
+    "parts": ("harness.cli.parts", "parts"),
     "run": ("harness.cli.run", "run"),
     "an3155": ("harness.cli.an3155", "an3155"),
     "sim": ("harness.cli.sim", "sim"),
