@@ -1,14 +1,18 @@
 """External flash of a simulated board: the inventory's `external_flash` entries made real.
 
 A board whose inventory entry lists `{chip, bus = "QUADSPI", bank, chips}` gets a QUADSPI
-controller with those NOR chips on it, wired to the RCC reset line (AHB3RSTR.QSPIRST), and its
-memory-mapped window on the bus, which the core maps (see CortexM window handling).
+controller with those NOR chips on it (the RCC model resets it through the data's reset
+bit), and its memory-mapped window on the bus, which the core maps (see CortexM window
+handling).
+`bus = "OCTOSPI1"` / `"OCTOSPI2"` (`"OCTOSPI"` meaning OCTOSPI1) puts one chip on that OCTOSPI
+block of the part instead (`harness.sim.periph.octospi`), window at 0x90000000 / 0x70000000.
 
 Two things make a whole-device pass through a loader affordable in Python:
 - Status polling skips ahead. When a status-register read finds the chip busy, virtual time
   jumps to the instant the chip is ready. Shortcut: the CPU's polling loop runs fewer
   iterations than on silicon (a loader that counts iterations as a timeout sees fewer of
   them); every status value it reads is still one the chip would have returned.
+  The same skipping applies to OCTOSPI (`SkippingOctospi`).
 - Dual-flash memory-mapped reads are served from an interleaved mirror of both chips (even
   bytes from bank 1, odd from bank 2), refreshed only where a program or erase changed the
   chips, so the core can alias it like any memory instead of calling Python per byte.
@@ -22,6 +26,7 @@ from harness.errors import ConfigError
 from harness.sim.bus import Access, CpuMap
 from harness.sim.memories.nor.chip import NorFlash
 from harness.sim.memories.nor.commands import Kind
+from harness.sim.periph.octospi import WINDOW_BASES, Octospi
 from harness.sim.periph.quadspi import (
     CCR,
     CR,
@@ -38,8 +43,6 @@ if TYPE_CHECKING:
     from harness.sim.board import SimBoard
 
 MIRROR_BLOCK = 0x10000  # dirty-tracking granule of the dual-flash mirror, in chip bytes
-# RCC register offset and bit of the QUADSPI reset line per family (RM0433, RM0410, RM0386).
-QSPI_RESET_LINE = {"h7": (0x7C, 14), "f7": (0x18, 1), "f4": (0x18, 1)}
 
 
 class SkippingQuadspi(Quadspi):
@@ -95,6 +98,45 @@ class SkippingQuadspi(Quadspi):
             mirror = self.window.mirror
             return bytes(mirror[offset : offset + length])
         return super().mmap_read(offset, length)
+
+
+def _ready_instant(txs: list[Any]) -> float:
+    """Latest instant a chip read busy by a status read of `txs` becomes ready (0: none)."""
+    skip_to = 0.0
+    for t in txs:
+        cmd = t.cmd
+        if cmd is not None and not t.deaf and cmd.kind is Kind.READ_REG and t.chip.busy:
+            skip_to = max(skip_to, t.chip.busy_until)
+    return skip_to
+
+
+def _skip_to(clock: Any, instant: float) -> None:
+    """Advance virtual time just past `instant` (seconds), never backwards."""
+    if instant:
+        due = int(instant * clock.hz) + 1
+        if due > clock.now:
+            clock.advance(due - clock.now)
+
+
+class SkippingOctospi(Octospi):
+    """OCTOSPI whose status polls (indirect or automatic) skip to the chip's ready instant.
+
+    One chip, so the window aliases the chip's own cells: no mirror to keep up to date.
+    """
+
+    def __init__(
+        self, name: str, base: int, chips: list[NorFlash], window_base: int, clock: Any
+    ) -> None:
+        self.clock = clock
+        super().__init__(name, base, chips, window_base)
+
+    def mark_all_dirty(self) -> None:
+        """Nothing to do: the window is the chip's own cells (kept for ExternalFlash.write)."""
+
+    def _close(self) -> None:
+        instant = _ready_instant(self.txs)
+        super()._close()
+        _skip_to(self.clock, instant)
 
 
 class MirroringWindow(QuadspiWindow):
@@ -163,21 +205,28 @@ class ExternalFlash:
     def __init__(self, board: SimBoard) -> None:
         self.board = board
         self.quadspi: SkippingQuadspi | None = None
-        specs = [e for e in board.spec.external_flash if e.bus.upper() == "QUADSPI"]
-        for other in board.spec.external_flash:
-            if other.bus.upper() != "QUADSPI":
-                raise ConfigError(
-                    f"board {board.name}: external flash on {other.bus} is not simulated",
-                    hint="the simulator models QUADSPI-attached NOR flash only",
-                )
-        if not specs:
+        self.octospi: SkippingOctospi | None = None
+        entries = list(board.spec.external_flash)
+        if not entries:
             return
-        if len(specs) > 1:
+        if len(entries) > 1:
             raise ConfigError(
-                f"board {board.name}: more than one QUADSPI external_flash entry",
-                hint="use one entry with chips = 2 for dual-flash mode",
+                f"board {board.name}: more than one external_flash entry",
+                hint="the simulator wires one controller; for QUADSPI dual-flash use chips = 2",
             )
-        spec = specs[0]
+        spec = entries[0]
+        bus = spec.bus.upper()
+        if bus == "QUADSPI":
+            self._attach_quadspi(board, spec)
+        elif bus in ("OCTOSPI", "OCTOSPI1", "OCTOSPI2"):
+            self._attach_octospi(board, spec, "OCTOSPI1" if bus == "OCTOSPI" else bus)
+        else:
+            raise ConfigError(
+                f"board {board.name}: external flash on {spec.bus} is not simulated",
+                hint="the simulator models NOR flash on QUADSPI, OCTOSPI1 or OCTOSPI2",
+            )
+
+    def _attach_quadspi(self, board: SimBoard, spec: Any) -> None:
         if spec.chips not in (1, 2) or (spec.chips == 1 and spec.bank != 1):
             raise ConfigError(
                 f"board {board.name}: QUADSPI {spec.chip} x{spec.chips} on bank {spec.bank}",
@@ -185,33 +234,55 @@ class ExternalFlash:
             )
         clock = board.clock
         chips = [NorFlash(spec.chip, lambda: clock.now / clock.hz) for _ in range(spec.chips)]
-        try:
-            base = board.part.peripheral("QUADSPI")
-        except Exception as exc:
+        block = next((b for b in board.part.blocks if b.kind == "quadspi"), None)
+        if block is None:
             raise ConfigError(
                 f"board {board.name}: part {board.part.name} has no QUADSPI",
-                hint="add QUADSPI to the part's peripherals",
-            ) from exc
-        self.quadspi = SkippingQuadspi("QUADSPI", base, chips, clock)
+                hint="the part's data lists no QUADSPI block; check the part or the bus",
+            )
+        # The controller keeps the data's name (QUADSPI, or QUADSPI1 on G4) so RCC reset
+        # lines and `hil parts show` refer to the same block.
+        self.quadspi = SkippingQuadspi(block.name, block.base, chips, clock)
         board.bus.attach(self.quadspi)
         board.bus.attach(self.quadspi.window)
 
+    def _attach_octospi(self, board: SimBoard, spec: Any, name: str) -> None:
+        if spec.chips != 1 or spec.bank != 1:
+            raise ConfigError(
+                f"board {board.name}: {name} {spec.chip} x{spec.chips} on bank {spec.bank}",
+                hint="the OCTOSPI model wires one chip on port 1 (no dual-memory mode)",
+            )
+        block = next((b for b in board.part.blocks if b.name == name and b.kind == "octospi"), None)
+        if block is None:
+            have = [b.name for b in board.part.blocks if b.kind == "octospi"]
+            raise ConfigError(
+                f"board {board.name}: part {board.part.name} has no {name}",
+                hint=f"its OCTOSPI blocks: {', '.join(have) or 'none'}",
+            )
+        clock = board.clock
+        chip = NorFlash(spec.chip, lambda: clock.now / clock.hz)
+        self.octospi = SkippingOctospi(
+            block.name, block.base, [chip], WINDOW_BASES[block.name], clock
+        )
+        board.bus.attach(self.octospi)
+        board.bus.attach(self.octospi.window)
+
+    @property
+    def controller(self) -> SkippingQuadspi | SkippingOctospi | None:
+        """The controller the external flash hangs on (QUADSPI or OCTOSPI), if any."""
+        return self.quadspi if self.quadspi is not None else self.octospi
+
     @property
     def window_base(self) -> int:
-        return self.quadspi.window.base if self.quadspi else 0
+        ctrl = self.controller
+        return ctrl.window.base if ctrl else 0
 
     @property
     def size(self) -> int:
-        if self.quadspi is None:
+        ctrl = self.controller
+        if ctrl is None:
             return 0
-        return sum(c.spec.size for c in self.quadspi.chips)
-
-    def wire_reset(self, rcc: Any) -> None:
-        """Connect RCC AHB3RSTR.QSPIRST to the controller's reset."""
-        line = QSPI_RESET_LINE.get(self.board.part.family)
-        if self.quadspi is None or line is None or not hasattr(rcc, "on_reset_line"):
-            return
-        rcc.on_reset_line(line[0], line[1], self.quadspi.reset)
+        return sum(c.spec.size for c in ctrl.chips)
 
     # -- back-doors: the model's own view of the device, as the CPU window would show it -----
     def read(self, offset: int, length: int) -> bytes:
@@ -235,13 +306,14 @@ class ExternalFlash:
         q.mark_all_dirty()
         q.window.refresh()
 
-    def _q(self) -> SkippingQuadspi:
-        if self.quadspi is None:
+    def _q(self) -> SkippingQuadspi | SkippingOctospi:
+        ctrl = self.controller
+        if ctrl is None:
             raise ConfigError(
                 f"board {self.board.name} has no external flash",
                 hint="add external_flash to its inventory entry",
             )
-        return self.quadspi
+        return ctrl
 
 
 def _lanes(
