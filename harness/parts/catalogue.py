@@ -326,6 +326,10 @@ def _build_part(chip: ChipData) -> Part:
         for m in sorted(chip.memory, key=lambda m: m.base)
         if m.kind == "ram" and not m.name.startswith(EXTERNAL_WINDOWS) and m.size < 0x1000000
     )
+    for name, (base, size) in family.get("extra_ram", {}).items():
+        if not any(r.base < int(base) + int(size) and int(base) < r.end for r in ram):
+            ram = (*ram, MemoryRegion(str(name), int(base), int(size)))
+    ram = tuple(sorted(ram, key=lambda r: r.base))
     blocks = tuple(sorted(chip.blocks + _extra_blocks(chip, family), key=lambda b: b.base))
     peripherals = {b.name: b.base for b in blocks}
     dbgmcu = peripherals.get("DBGMCU", 0xE0042000)

@@ -82,9 +82,16 @@ class SimBoard:
         if part.flash_controller not in CONTROLLERS:
             raise ConfigError(f"no flash controller model {part.flash_controller!r}")
         self.flash: FlashController = _load_class(CONTROLLERS[part.flash_controller])(self)
+        rams: dict[str, Memory] = {}
         for region in part.ram:
             if self.bus.find(region.base) is None:
-                self.bus.attach(Memory(region.name, region.base, region.size))
+                rams[region.name] = self.bus.attach(Memory(region.name, region.base, region.size))  # type: ignore[assignment]
+        for name, mem in rams.items():  # an instruction-bus view shares its data-bus bytes
+            if name.endswith("_ICODE"):
+                stem = name.removesuffix("_ICODE")
+                other = rams.get(stem) or rams.get(stem + "_DCODE")
+                if other is not None and other.size == mem.size:
+                    mem.data = other.data
         for i, region in enumerate(part.system_memory):
             sysmem = Memory(f"SYSMEM{i}", region.base, region.size, fill=0xFF, volatile=False)
             sysmem.writable = False

@@ -92,6 +92,8 @@ class LoaderCallError(LoaderError):
         self.registers = registers or {}
         self.fault = fault or {}
         self.trace = trace or []
+        self.gaps: list[str] = []  # unmodelled blocks the call used (simulator only)
+        self.verdict = "finding"  # "crash", "simulator gap" or "finding"
 
 
 class LoaderTimeout(LoaderCallError):
@@ -118,6 +120,7 @@ class LoaderRunner:
     buffer_size: int = field(init=False)
     calls: list[CallResult] = field(init=False, default_factory=list)
     _loaded: bool = field(init=False, default=False)
+    _gap_mark: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.region = check_fits(self.stldr, self.target.part)
@@ -199,6 +202,7 @@ class LoaderRunner:
         limit = self.budgets.for_function(name) if budget is None else budget
         sim = tgt.sim
         start = sim.clock.now if sim is not None else None
+        self._gap_mark = sim.gaps.mark() if sim is not None and hasattr(sim, "gaps") else 0
         wall = _now()
         tgt.resume()
         try:
@@ -257,7 +261,8 @@ class LoaderRunner:
             last = getattr(core, "last_fault", None)
             if last is not None and cls is LoaderFault:
                 message += f": {last.describe()}"
-        return cls(
+        verdict, gaps, message, hint = self._judge(cls, message, hint, fault)
+        error = cls(
             f"{self.stldr.path}: {message}",
             hint=hint,
             function=name,
@@ -265,6 +270,61 @@ class LoaderRunner:
             fault=fault,
             trace=trace,
         )
+        error.gaps, error.verdict = gaps, verdict
+        return error
+
+    def _judge(
+        self, cls: type[LoaderCallError], message: str, hint: str, fault: dict[str, int]
+    ) -> tuple[str, list[str], str, str]:
+        """Tell a crash, a simulator gap and a finding apart (simulator only).
+
+        A fault at an address where the chip has nothing is the loader's own crash, whatever
+        else it touched. A hang while code used blocks the simulator does not model is a gap:
+        the register it polled most names what it waited for.
+        """
+        sim = self.target.sim
+        log = getattr(sim, "gaps", None)
+        if sim is None or log is None:
+            return "finding", [], message, hint
+        touches = log.since(self._gap_mark)
+        gaps = list(dict.fromkeys(t.block for t in touches))
+        if cls is LoaderFault:
+            # The simulator knows the faulting address even for imprecise (write) faults,
+            # where BFAR is not valid on silicon.
+            last = getattr(getattr(sim, "core", None), "last_fault", None)
+            bfar = last.address if last is not None and last.kind == "bus" else None
+            if bfar is None and fault.get("CFSR", 0) & (1 << 15):
+                bfar = fault.get("BFAR")
+            if bfar is not None and sim.bus.find(bfar) is None:
+                return (
+                    "crash",
+                    gaps,
+                    message + f"; the loader crashed: 0x{bfar:08X} is in no memory and no "
+                    f"register block of {self.target.part.name}",
+                    "silicon faults there too: the loader is built for another part or "
+                    "follows a bad pointer",
+                )
+            if gaps:
+                return (
+                    "simulator gap",
+                    gaps,
+                    message + "; simulator gap: before the fault the loader used blocks that "
+                    "are not modelled (" + ", ".join(gaps) + ")",
+                    "the fault may come from a value a modelled block would have given; "
+                    "a result on silicon may differ",
+                )
+            return "crash", gaps, message + "; the loader crashed", hint
+        if cls is LoaderTimeout and touches:
+            waited = max(touches, key=lambda t: t.reads)
+            return (
+                "simulator gap",
+                gaps,
+                message + f"; simulator gap: the loader waits on {waited.name}, which is not "
+                "modelled",
+                "a result on silicon may differ: the block is a register file that reads back "
+                "what was written (" + ", ".join(gaps) + " unmodelled)",
+            )
+        return "finding", gaps, message, hint
 
     def _check(self, result: CallResult, what: str) -> None:
         if result.r0 != 1:

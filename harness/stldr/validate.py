@@ -57,6 +57,10 @@ class CheckResult:
     passed: bool | None  # None: not run (an earlier failure made it meaningless)
     detail: str
     seconds: dict[str, float] = field(default_factory=dict)
+    # Blocks the simulator does not model that the loader's code used during this check: a
+    # result that depends on them may differ on silicon ("simulator gap").
+    generic_blocks: tuple[str, ...] = ()
+    verdict: str = ""  # for a failure: "crash", "simulator gap" or "finding"
 
     def record(self) -> dict[str, Any]:
         return {
@@ -64,6 +68,8 @@ class CheckResult:
             "check": self.check,
             "passed": self.passed,
             "detail": self.detail,
+            "verdict": self.verdict,
+            "generic_blocks": list(self.generic_blocks),
         }
 
 
@@ -142,6 +148,9 @@ class Validator:
         self.device = Device(self.target, info.start, info.size)
         self.runner: LoaderRunner | None = None
         self.name = self.stldr.path
+        sim = self.target.sim
+        self._gaps = getattr(sim, "gaps", None) if sim is not None else None
+        self._mark = 0
 
     # -- driver ----------------------------------------------------------------------------------
     def run(self, only: tuple[str, ...] | None = None) -> list[CheckResult]:
@@ -152,6 +161,7 @@ class Validator:
             if blocked and check not in ("metadata", "timing"):
                 self._add(check, None, f"not run: {blocked}")
                 continue
+            self._mark = self._gaps.mark() if self._gaps is not None else 0
             try:
                 detail = getattr(self, f"check_{check}")()
                 self._add(check, True, detail)
@@ -160,7 +170,8 @@ class Validator:
                 if check in ("ram_fit", "init"):
                     blocked = f"{check} failed"
             except LoaderCallError as exc:
-                self._add(check, False, f"{exc.message}" + (f" ({exc.hint})" if exc.hint else ""))
+                detail = exc.message + (f" ({exc.hint})" if exc.hint else "")
+                self._add(check, False, detail, exc.verdict)
                 if check in ("ram_fit", "init"):
                     blocked = f"{check} failed"
                 self._fresh()
@@ -170,12 +181,24 @@ class Validator:
                     blocked = f"{check} failed"
         return self.results
 
-    def _add(self, check: str, passed: bool | None, detail: str) -> None:
+    def _add(self, check: str, passed: bool | None, detail: str, verdict: str = "") -> None:
         seconds: dict[str, float] = {}
         if self.runner is not None:
             for call in self.runner.calls:
                 seconds[call.name] = max(seconds.get(call.name, 0.0), call.seconds)
-        self.results.append(CheckResult(self.name, check, passed, detail, seconds))
+        gaps: tuple[str, ...] = ()
+        if self._gaps is not None and passed is not None:
+            gaps = tuple(self._gaps.blocks(self._mark))
+        if passed is False and not verdict:
+            verdict = "finding"
+            if gaps:  # a wrong result after leaning on unmodelled blocks
+                verdict = "simulator gap"
+                detail += (
+                    "; simulator gap: the loader used blocks that are not modelled ("
+                    + ", ".join(gaps)
+                    + "), a result on silicon may differ"
+                )
+        self.results.append(CheckResult(self.name, check, passed, detail, seconds, gaps, verdict))
 
     def _fresh(self) -> None:
         """After a timeout or fault the loaded image is suspect: load it again next time."""
