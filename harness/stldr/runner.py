@@ -314,8 +314,25 @@ class LoaderRunner:
                     "a result on silicon may differ",
                 )
             return "crash", gaps, message + "; the loader crashed", hint
+        refused = [
+            f"{dev.name}: {note}"
+            for dev in sim.bus.devices
+            for note in getattr(dev, "unsupported", ())
+        ]
+        if cls is LoaderTimeout and refused:
+            return (
+                "simulator gap",
+                gaps,
+                message + "; simulator gap: the loader used what the model does not simulate ("
+                + "; ".join(refused)
+                + ")",
+                "a result on silicon may differ",
+            )
+        core = getattr(sim, "core", None)
+        polled = getattr(core, "_poll_key", None)
+        polled_touch = log.register_at(polled[0]) if polled else None
         if cls is LoaderTimeout and touches:
-            waited = max(touches, key=lambda t: t.reads)
+            waited = polled_touch or max(touches, key=lambda t: t.reads)
             return (
                 "simulator gap",
                 gaps,

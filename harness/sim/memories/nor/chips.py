@@ -7,6 +7,7 @@ values in seconds; the chip is busy that long in virtual time.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from harness.errors import ConfigError
@@ -306,6 +307,24 @@ CHIPS: dict[str, ChipSpec] = {
                 "chip_erase": 50.0,
                 "write_sr": 10e-3,
             },
+        ),
+        # ISSI IS25LP: Macronix-compatible register set (QE = SR bit 6, 4PP 38h, QPI 35h/F5h,
+        # QPIID AFh); JEDEC ID and typical timings from the IS25LP128 datasheet (check).
+        dataclasses.replace(
+            _macronix(
+                "IS25LP128",
+                bytes([0x9D, 0x60, 0x18]),
+                16 * M,
+                {
+                    "page_program": 0.2e-3,
+                    "erase_4k": 70e-3,
+                    "erase_32k": 0.1,
+                    "erase_64k": 0.15,
+                    "chip_erase": 45.0,
+                    "write_sr": 2e-3,
+                },
+            ),
+            vendor="issi",
         ),
         _macronix(
             "MX25LM51245G",
