@@ -23,17 +23,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import ConfigError
-from harness.sim.bus import Access, CpuMap
+from harness.sim.bus import CpuMap
 from harness.sim.memories.nor.chip import NorFlash
 from harness.sim.memories.nor.commands import Kind
 from harness.sim.periph.octospi import WINDOW_BASES, Octospi
 from harness.sim.periph.quadspi import (
     CCR,
-    CR,
-    CR_ABORT,
     CR_EN,
     FMODE_MMAP,
-    SR_TCF,
     Quadspi,
     QuadspiWindow,
     serves_linearly,
@@ -49,6 +46,7 @@ class SkippingQuadspi(Quadspi):
     """QUADSPI whose status polls skip virtual time to the chip's ready instant."""
 
     window: MirroringWindow  # type: ignore[assignment]
+    TCF_ON_ABORT = True  # RM0433 23.5.3: TCF is also set when a transfer is aborted
 
     def __init__(self, name: str, base: int, chips: list[NorFlash], clock: Any) -> None:
         self.clock = clock
@@ -58,12 +56,6 @@ class SkippingQuadspi(Quadspi):
         self.mark_all_dirty()
         self.reset()
 
-    def write_reg(self, offset: int, value: int, access: Access) -> None:
-        super().write_reg(offset, value, access)
-        if offset == CR and value & CR_ABORT:
-            # RM0433 23.5.3: TCF is also set when a transfer is aborted.
-            self.sr |= SR_TCF
-
     def mark_all_dirty(self) -> None:
         """Call after changing chip bytes behind the controller's back (test back-doors)."""
         for i, chip in enumerate(self.chips):
@@ -71,15 +63,14 @@ class SkippingQuadspi(Quadspi):
             self.dirty |= {(i, b) for b in range(blocks)}
 
     def _close(self) -> None:
-        skip_to = 0.0
-        for t in getattr(self, "txs", []):
+        txs = getattr(self, "txs", [])
+        instant = _ready_instant(txs)
+        for t in txs:  # what the commands changed, for the dual-flash mirror
             cmd = t.cmd
             if cmd is None or t.deaf:
                 continue
             index = self.chips.index(t.chip)
-            if cmd.kind is Kind.READ_REG and t.chip.busy:
-                skip_to = max(skip_to, t.chip.busy_until)
-            elif cmd.kind is Kind.CHIP_ERASE:
+            if cmd.kind is Kind.CHIP_ERASE:
                 self.mark_all_dirty()
             elif cmd.kind in (Kind.PROGRAM, Kind.ERASE) and t.address is not None:
                 size = cmd.size if cmd.kind is Kind.ERASE else t.chip.spec.page_size
@@ -87,11 +78,7 @@ class SkippingQuadspi(Quadspi):
                 for block in range(start // MIRROR_BLOCK, (start + size - 1) // MIRROR_BLOCK + 1):
                     self.dirty.add((index, block))
         super()._close()
-        if skip_to:
-            clock = self.clock
-            due = int(skip_to * clock.hz) + 1
-            if due > clock.now:
-                clock.advance(due - clock.now)
+        _skip_to(self.clock, instant)
 
     def mmap_read(self, offset: int, length: int) -> bytes:
         if self.window.mirrored and offset + length <= self.mapped_size:

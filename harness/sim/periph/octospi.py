@@ -13,17 +13,10 @@ and is modelled here:
   read. Memory-mapped mode (FMODE = 3) starts nothing on register writes;
 - TEF is set, and nothing sent, when an indirect command's address lies beyond DCR1.DEVSIZE.
 
-Indirect transfers run against the chip as the 32-byte FIFO fills or drains (FTF against
-CR.FTHRES, FLEVEL, TCF after DLR+1 bytes, BUSY until the FIFO is empty). Automatic polling
-is lazy, as in the QUADSPI model: one real status transaction runs whenever software looks
-at SR or DR, compared with PSMAR under PSMKR (PMM: AND/OR); with APMS the match stops the
-command (BUSY low). ABORT closes the transaction, flushes the FIFO, clears BUSY and sets
-TCF (RM0455 OCTOSPI_SR.TCF: "or in any mode when the transfer has been aborted").
-
-Memory-mapped mode: OCTOSPI1's window is 256 MiB at 0x90000000, OCTOSPI2's at 0x70000000
-(`OctospiWindow`). When the chip answers CCR/TCR/IR with a plain linear read, the window
-exposes the chip's cells as `data` (cpu_map ROM, so a core aliases them); otherwise every
-access runs a read transaction. Listeners in `window.on_remap` hear when that changes.
+The command engine (FIFO, indirect transfers, lazy automatic polling, the window) is shared
+with QUADSPI in `spi_memory`. ABORT also sets TCF here (RM0455 OCTOSPI_SR.TCF: "or in any
+mode when the transfer has been aborted"). OCTOSPI1's window is 256 MiB at 0x90000000,
+OCTOSPI2's at 0x70000000.
 
 Not modelled -- a command that needs one of these is refused with TEF set and a line in
 `unsupported`, so a verdict can call it a simulator gap instead of a wrong result:
@@ -43,16 +36,22 @@ Shortcuts (behaviour simplified, never silently different data):
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from harness.errors import BusFault, ConfigError
-from harness.sim.bus import Access, CpuMap, Device, RegisterBlock
+from harness.sim.bus import Access
 from harness.sim.memories.nor.chip import NorFlash, Transaction
 from harness.sim.memories.nor.commands import Kind
+from harness.sim.periph.spi_memory import (
+    FMODE_MMAP,
+    FMODE_WRITE,
+    SR_BUSY,
+    SR_SMF,
+    SR_TCF,
+    SR_TEF,
+    MappedWindow,
+    SpiMemoryController,
+)
 
 REGS_SIZE = 0x400
-FIFO_SIZE = 32
-WINDOW_SIZE = 0x10000000
 WINDOW_BASES = {"OCTOSPI1": 0x90000000, "OCTOSPI2": 0x70000000}
 
 CR, DCR1, DCR2, DCR3, DCR4 = 0x000, 0x008, 0x00C, 0x010, 0x014
@@ -73,8 +72,6 @@ RESET_VALUES = {DCR2: 0, DCR4: 0, PIR: 0, LPTR: 0}
 CR_EN, CR_ABORT, CR_DMM, CR_FSEL = 1 << 0, 1 << 1, 1 << 6, 1 << 7
 CR_APMS, CR_PMM = 1 << 22, 1 << 23
 CR_WRITABLE = 0x30DF1FCF  # EN ABORT DMAEN TCEN DMM FSEL FTHRES, the IEs, APMS PMM FMODE
-SR_TEF, SR_TCF, SR_FTF, SR_SMF, SR_TOF, SR_BUSY = 1, 2, 4, 8, 16, 32
-FMODE_WRITE, FMODE_READ, FMODE_POLL, FMODE_MMAP = range(4)
 LINES = (0, 1, 2, 4, 8, -1, -1, -1)  # IMODE/ADMODE/ABMODE/DMODE encodings; -1 reserved
 CCR_IDTR, CCR_ADDTR, CCR_ABDTR, CCR_DDTR, CCR_DQSE = 1 << 3, 1 << 11, 1 << 19, 1 << 27, 1 << 29
 MTYP_HYPERBUS = 0b100
@@ -127,7 +124,12 @@ class Phases:
             t.dummy(self.dcyc)
 
 
-class Octospi(RegisterBlock):
+class Octospi(SpiMemoryController):
+    SR, FCR, DLR, AR, DR, PSMKR, PSMAR = SR, FCR, DLR, AR, DR, PSMKR, PSMAR
+    SIZE_FIELD = "DCR1.DEVSIZE"
+    TCF_ON_ABORT = True
+    FTF_STOPS_AT_TCF = False
+
     def __init__(self, name: str, base: int, chips: list[NorFlash], window_base: int) -> None:
         super().__init__(name, base, REGS_SIZE)
         if len(chips) != 1:
@@ -144,23 +146,10 @@ class Octospi(RegisterBlock):
     # -- reset ------------------------------------------------------------------------------
     def reset(self) -> None:
         """RCC OCTOSPInRST and system reset: registers to reset values, chip select high."""
-        self._close()
         self.regs = dict.fromkeys(STORED, 0)
         self.regs.update(RESET_VALUES)
-        self.fifo = bytearray()
-        self.sr = 0
-        self.remaining = 0
-        self.active = False
-        self.poll_due = False
-        self.last_status = 0
-        self.dlines = 0
+        self._reset_engine()
         self.window.refresh()
-
-    def power_on(self) -> None:
-        self.reset()
-
-    def system_reset(self) -> None:
-        self.reset()
 
     # -- fields -----------------------------------------------------------------------------
     @property
@@ -186,6 +175,16 @@ class Octospi(RegisterBlock):
     def _chip(self) -> NorFlash | None:
         """The chip on the selected port: FSEL = 0 is the one chip wired (port 1)."""
         return None if self.regs[CR] & CR_FSEL else self.chips[0]
+
+    def linear_chip(self) -> NorFlash | None:
+        if not self.cr & CR_EN or self.fmode != FMODE_MMAP or self.cr & CR_DMM:
+            return None
+        if (self.regs[DCR1] >> 24) & 7 == MTYP_HYPERBUS:
+            return None
+        chip = self._chip()
+        if chip is None or not serves_linearly(self.phases(), chip):
+            return None
+        return chip
 
     def _refuse(self, what: str) -> bool:
         """Record what is not simulated in the current configuration; True if anything."""
@@ -213,21 +212,6 @@ class Octospi(RegisterBlock):
         self.dlines = max(ph.dmode, 0)
         self.active = True
 
-    def _close(self) -> None:
-        for t in self.txs:
-            t.end()
-        self.txs = []
-        self.active = False
-
-    def _wire_read(self, n: int) -> bytes:
-        if not self.txs:
-            return b"\xff" * n
-        return self.txs[0].receive(n, self.dlines)
-
-    def _wire_write(self, data: bytes) -> None:
-        for t in self.txs:
-            t.send(data, self.dlines)
-
     # -- command start ------------------------------------------------------------------------
     def _start(self) -> None:
         ph = self.phases()
@@ -241,57 +225,10 @@ class Octospi(RegisterBlock):
             # RM0455 OCTOSPI_SR.TEF: an invalid address is accessed in indirect mode.
             self.sr |= SR_TEF
             return
-        if self.regs[DLR] != 0xFFFFFFFF:
-            length = self.regs[DLR] + 1
-        else:  # undefined length: up to the end of the memory as DCR1.DEVSIZE defines it
-            length = max(self.mapped_size - self.regs[AR] % self.mapped_size, 1)
-        self.sr |= SR_BUSY
-        if self.fmode == FMODE_POLL:
-            self.poll_due = True
-            self._update()
-            return
-        self._open(self.regs[AR])
-        if ph.dmode == 0:
-            self._complete()
-            return
-        self.remaining = length
-        if self.fmode == FMODE_READ:
-            self._fill()
+        self._launch(has_data=ph.dmode != 0)
 
-    def _complete(self) -> None:
-        self._close()
-        self.sr |= SR_TCF
-        if not self.fifo:
-            self.sr &= ~SR_BUSY
-
-    def _fill(self) -> None:
-        room = min(FIFO_SIZE - len(self.fifo), self.remaining)
-        if room > 0 and self.active:
-            self.fifo += self._wire_read(room)
-            self.remaining -= room
-            if self.remaining == 0:
-                self._complete()
-
-    def _poll(self) -> None:
-        """One automatic-polling cycle: a status read, compared with PSMAR under PSMKR."""
-        self._open(self.regs[AR])
-        nbytes = min(4, self.regs[DLR] + 1)
-        value = int.from_bytes(self._wire_read(nbytes), "little")
-        self._close()
-        self.last_status = value
-        mask, match = self.regs[PSMKR], self.regs[PSMAR]
-        equal = ~(value ^ match) & mask
-        # PMM = 0: every unmasked bit must match (AND); PMM = 1: any one is enough (OR).
-        hit = bool(equal) if self.cr & CR_PMM else equal == mask
-        if hit:
-            self.sr |= SR_SMF
-            if self.cr & CR_APMS:
-                self.sr &= ~SR_BUSY
-                self.poll_due = False
-
-    def _update(self) -> None:
-        if self.fmode == FMODE_POLL and self.sr & SR_BUSY and self.poll_due:
-            self._poll()
+    def _dr_blocked(self) -> bool:
+        return not self.cr & CR_EN or (not self.active and bool(self.sr & SR_BUSY))
 
     def _triggers(self, offset: int) -> bool:
         """RM0455 trigger rule: does writing `offset` start the configured command?"""
@@ -305,69 +242,7 @@ class Octospi(RegisterBlock):
             return ph.admode == 0
         return offset == AR and ph.admode != 0
 
-    # -- flags ------------------------------------------------------------------------------
-    def _status(self) -> int:
-        self._update()
-        sr = self.sr & ~(SR_FTF | (0x3F << 8))
-        level = len(self.fifo)
-        if self.fmode == FMODE_WRITE and self.cr & CR_EN:
-            if FIFO_SIZE - level >= self.fthres:  # room for the threshold: write DR
-                sr |= SR_FTF
-        elif self.fmode == FMODE_READ and (level >= self.fthres or (level and not self.active)):
-            sr |= SR_FTF
-        return sr | (level << 8)
-
     # -- register access ----------------------------------------------------------------------
-    def read_reg(self, offset: int, access: Access) -> int:
-        if offset == SR:
-            return self._status()
-        if offset == DR:
-            return self._read_dr(4, advance=False)
-        if offset == CR:
-            return self.regs[CR] & ~CR_ABORT
-        return self.regs.get(offset, 0)
-
-    def read(self, offset: int, size: int, access: Access) -> int:
-        if offset & ~3 == DR and self.fmode in (FMODE_READ, FMODE_POLL):
-            return self._read_dr(size, advance=True)
-        return super().read(offset, size, access)
-
-    def _read_dr(self, size: int, *, advance: bool) -> int:
-        if self.fmode == FMODE_POLL:
-            self._update()
-            return self.last_status
-        if self.fmode != FMODE_READ:
-            return 0
-        self._fill()
-        take = bytes(self.fifo[:size])
-        if advance:
-            del self.fifo[:size]
-            self._fill()
-            if not self.fifo and not self.active:
-                self.sr &= ~SR_BUSY
-        return int.from_bytes(take.ljust(size, b"\0"), "little")
-
-    def write(self, offset: int, size: int, value: int, access: Access) -> None:
-        if offset & ~3 == DR:
-            self._write_dr(value.to_bytes(size, "little"))
-            return
-        super().write(offset, size, value, access)
-
-    def _write_dr(self, data: bytes) -> None:
-        if self.fmode != FMODE_WRITE or not self.cr & CR_EN:
-            return
-        if not self.active:
-            if self.sr & SR_BUSY:
-                return
-            self._start()
-            if not self.active:
-                return  # refused (TEF) or nothing to send
-        take = data[: self.remaining]
-        self._wire_write(take)
-        self.remaining -= len(take)
-        if self.remaining == 0:
-            self._complete()
-
     def write_reg(self, offset: int, value: int, access: Access) -> None:
         if offset == CR:
             if value & CR_ABORT:
@@ -376,7 +251,7 @@ class Octospi(RegisterBlock):
             self.window.refresh()
             return
         if offset == FCR:
-            self.sr &= ~(value & (SR_TEF | SR_TCF | SR_SMF | SR_TOF))
+            self._clear_flags(value)
             return
         if offset in (SR, DR) or offset not in self.regs:
             return
@@ -388,31 +263,12 @@ class Octospi(RegisterBlock):
         if offset in (IR, AR) and self._triggers(offset):
             self._start()
 
-    def _abort(self) -> None:
-        self._close()
-        self.fifo.clear()
-        self.remaining = 0
-        self.poll_due = False
-        self.sr &= ~SR_BUSY
-        self.sr |= SR_TCF  # RM0455 OCTOSPI_SR.TCF: also set when a transfer is aborted
-
-    # -- memory-mapped reads -------------------------------------------------------------------
-    def mmap_read(self, offset: int, length: int) -> bytes:
-        base = self.window.base
-        if self.fmode != FMODE_MMAP or not self.cr & CR_EN:
-            raise BusFault(base + offset, f"{self.name} is not in memory-mapped mode")
-        if offset + length > self.mapped_size:
-            raise BusFault(base + offset, f"beyond DCR1.DEVSIZE of the {self.name} window")
+    def _check_mapped(self, offset: int) -> None:
         if self._refuse("memory-mapped read"):
             self.sr |= SR_TEF
-            raise BusFault(base + offset, f"{self.name}: {self.unsupported[-1]} (not simulated)")
-        direct = self.window.direct_chip()
-        if direct is not None:
-            return bytes(direct.data[offset : offset + length])
-        self._open(offset)
-        out = self._wire_read(length)
-        self._close()
-        return out
+            raise BusFault(
+                self.window.base + offset, f"{self.name}: {self.unsupported[-1]} (not simulated)"
+            )
 
 
 def serves_linearly(ph: Phases, chip: NorFlash) -> bool:
@@ -437,55 +293,11 @@ def serves_linearly(ph: Phases, chip: NorFlash) -> bool:
     )
 
 
-class OctospiWindow(Device):
-    """The memory-mapped window; ROM-like (aliasable `data`) while a linear read is mapped."""
+class OctospiWindow(MappedWindow):
+    """An OCTOSPI window; memory-mapped writes are not simulated."""
 
     def __init__(self, ctrl: Octospi, base: int) -> None:
-        super().__init__(f"{ctrl.name}_WINDOW", base, WINDOW_SIZE)
-        self.ctrl = ctrl
-        self.on_remap: list[Callable[[], None]] = []
-        self._direct: NorFlash | None = None
-
-    @property
-    def cpu_map(self) -> CpuMap:  # type: ignore[override]
-        return CpuMap.ROM if self.direct_chip() is not None else CpuMap.MMIO
-
-    @property
-    def data(self) -> bytearray:
-        chip = self.direct_chip()
-        if chip is None:
-            raise BusFault(self.base, f"{self.name} is not directly mapped now")
-        return chip.data
-
-    def direct_chip(self) -> NorFlash | None:
-        chip = self._direct
-        if chip is None or chip.busy or chip.selected:
-            return None
-        return chip
-
-    def refresh(self) -> None:
-        before = self._direct
-        self._direct = self._linear_chip()
-        if before is not self._direct:
-            for listener in list(self.on_remap):
-                listener()
-
-    def _linear_chip(self) -> NorFlash | None:
-        ctrl = self.ctrl
-        if not ctrl.cr & CR_EN or ctrl.fmode != FMODE_MMAP or ctrl.cr & CR_DMM:
-            return None
-        if (ctrl.regs[DCR1] >> 24) & 7 == MTYP_HYPERBUS:
-            return None
-        chip = ctrl._chip()
-        if chip is None or not serves_linearly(ctrl.phases(), chip):
-            return None
-        return chip
-
-    def read(self, offset: int, size: int, access: Access) -> int:
-        return int.from_bytes(self.ctrl.mmap_read(offset, size), "little")
-
-    def read_block(self, offset: int, length: int, access: Access) -> bytes:
-        return self.ctrl.mmap_read(offset, length)
+        super().__init__(ctrl, f"{ctrl.name}_WINDOW", base)
 
     def write(self, offset: int, size: int, value: int, access: Access) -> None:
         raise BusFault(

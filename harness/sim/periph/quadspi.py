@@ -1,39 +1,34 @@
-"""STM32H7 QUADSPI controller at register level (RM0433 chapter 23), driving NorFlash chips.
+"""STM32 QUADSPI controller at register level (RM0433 chapter 23), driving NorFlash chips.
 
-Indirect transfers run against the chip as the FIFO is filled or drained: a 32-byte FIFO,
-FTF against the FTHRES threshold, TCF when DLR+1 bytes went over the wire, BUSY until the
-FIFO is empty. Automatic polling is evaluated lazily: the status the chip would return now is
-read (one real status transaction) whenever software looks at SR/DR; the chip's status only
-changes with time, so the first look after the operation ends sees the match, as the first
-poll after it would.
-
-Memory-mapped mode: the 256 MiB window at 0x90000000 is a separate bus device. When a
-single chip is mapped with a read command the chip serves linearly (its phases match the
-chip's table exactly), the window exposes the chip's bytearray as `data` with
-`cpu_map = ROM`, so a core can alias it and reads cost nothing; otherwise (dual-flash
-interleave, chip busy, wrong dummy cycles...) every access runs a read transaction through
-the chip model. Listeners in `window.on_remap` are told when that choice changes.
+The command engine (FIFO, indirect transfers, lazy automatic polling, the memory-mapped
+window) is shared with OCTOSPI in `spi_memory`; this module holds what is QUADSPI's own: the
+register layout, CCR's phase encoding, dual-flash mode (two chips, bytes interleaved, the
+address halved) and the start rule (RM0433 23.3.10). The 256 MiB window is at 0x90000000.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from harness.errors import BusFault, ConfigError
-from harness.sim.bus import Access, CpuMap, Device, RegisterBlock
+from harness.sim.bus import Access
 from harness.sim.memories.nor.chip import NorFlash, Transaction
 from harness.sim.memories.nor.commands import Kind
+from harness.sim.periph.spi_memory import (
+    FMODE_MMAP,
+    FMODE_WRITE,
+    SR_BUSY,
+    SR_SMF,
+    SR_TCF,
+    MappedWindow,
+    SpiMemoryController,
+)
 
 WINDOW_BASE = 0x90000000
-WINDOW_SIZE = 0x10000000
 REGS_SIZE = 0x1000
-FIFO_SIZE = 32
 
 CR, DCR, SR, FCR, DLR, CCR, AR, ABR, DR, PSMKR, PSMAR, PIR, LPTR = range(0, 0x34, 4)
 CR_EN, CR_ABORT, CR_DFM, CR_FSEL, CR_APMS, CR_PMM = 1 << 0, 1 << 1, 1 << 6, 1 << 7, 1 << 22, 1 << 23
-SR_TEF, SR_TCF, SR_FTF, SR_SMF, SR_TOF, SR_BUSY = 1, 2, 4, 8, 16, 32
-FMODE_WRITE, FMODE_READ, FMODE_POLL, FMODE_MMAP = range(4)
 LINES = (0, 1, 2, 4)  # IMODE/ADMODE/ABMODE/DMODE encodings
 
 
@@ -45,7 +40,9 @@ class QuadspiHost(Protocol):
     clock: Any
 
 
-class Quadspi(RegisterBlock):
+class Quadspi(SpiMemoryController):
+    SR, FCR, DLR, AR, DR, PSMKR, PSMAR = SR, FCR, DLR, AR, DR, PSMKR, PSMAR
+
     def __init__(self, name: str, base: int, chips: list[NorFlash]) -> None:
         super().__init__(name, base, REGS_SIZE)
         if not 1 <= len(chips) <= 2:
@@ -57,20 +54,9 @@ class Quadspi(RegisterBlock):
     # -- reset ------------------------------------------------------------------------------
     def reset(self) -> None:
         """RCC AHB3RSTR.QSPIRST and system reset: registers to reset values, chip select high."""
-        self._close()
         self.regs = dict.fromkeys(range(0, 0x34, 4), 0)
-        self.fifo = bytearray()
-        self.sr = 0
-        self.remaining = 0  # bytes still to move over the wire in this command
-        self.active = False
-        self.last_status = 0
+        self._reset_engine()
         self.window.refresh()
-
-    def power_on(self) -> None:
-        self.reset()
-
-    def system_reset(self) -> None:
-        self.reset()
 
     # -- register fields ----------------------------------------------------------------------
     @property
@@ -93,6 +79,10 @@ class Quadspi(RegisterBlock):
         return self._field(CR, 8, 5) + 1
 
     @property
+    def mapped_size(self) -> int:
+        return 1 << (self._field(DCR, 16, 5) + 1)
+
+    @property
     def dual(self) -> bool:
         return bool(self.cr & CR_DFM) and len(self.chips) == 2
 
@@ -104,18 +94,24 @@ class Quadspi(RegisterBlock):
             return []
         return [self.chips[bank]]
 
+    def linear_chip(self) -> NorFlash | None:
+        if not self.cr & CR_EN or self.fmode != FMODE_MMAP or self.dual:
+            return None
+        targets = self._targets()
+        if len(targets) != 1:
+            return None
+        chip = targets[0]
+        return chip if serves_linearly(self.ccr, chip) else None
+
     # -- transactions -----------------------------------------------------------------------
-    def _open(self, address: int | None) -> None:
-        """Chip select low and send instruction, address, alternate bytes and dummy cycles."""
+    def _open(self, address: int) -> None:
         self._close()
         ccr = self.ccr
         imode, admode = LINES[(ccr >> 8) & 3], LINES[(ccr >> 10) & 3]
         abmode, dcyc = LINES[(ccr >> 14) & 3], (ccr >> 18) & 0x1F
         adsize, absize = ((ccr >> 12) & 3) + 1, ((ccr >> 16) & 3) + 1
-        self.txs: list[Transaction] = []
-        addr = self.regs[AR] if address is None else address
-        if self.dual:
-            addr >>= 1  # each chip holds half: the address LSB selects the chip
+        self.txs = []
+        addr = address >> 1 if self.dual else address  # dual: the address LSB picks the chip
         for chip in self._targets():
             t = chip.begin()
             if imode:
@@ -131,17 +127,9 @@ class Quadspi(RegisterBlock):
         self.wire_pos = 0  # byte index on the wire: its parity picks the chip in dual mode
         self.active = True
 
-    def _close(self) -> None:
-        for t in getattr(self, "txs", []):
-            t.end()
-        self.txs = []
-        self.active = False
-
     def _wire_read(self, n: int) -> bytes:
-        if not self.txs:
-            return b"\xff" * n
-        if not self.dual:
-            return self.txs[0].receive(n, self.dlines)
+        if not self.txs or not self.dual:
+            return super()._wire_read(n)
         out = bytearray()
         for _ in range(n):  # even bytes from flash 1, odd bytes from flash 2
             out += self.txs[self.wire_pos & 1].receive(1, self.dlines)
@@ -150,8 +138,7 @@ class Quadspi(RegisterBlock):
 
     def _wire_write(self, data: bytes) -> None:
         if not self.dual:
-            for t in self.txs:
-                t.send(data, self.dlines)
+            super()._wire_write(data)
             return
         for byte in data:
             self.txs[self.wire_pos & 1].send(bytes([byte]), self.dlines)
@@ -159,137 +146,23 @@ class Quadspi(RegisterBlock):
 
     # -- command start (RM0433 23.3.10: triggering the start of a command) ------------------
     def _start(self) -> None:
-        ccr = self.ccr
-        dmode = (ccr >> 24) & 3
-        if self.regs[DLR] != 0xFFFFFFFF:
-            length = self.regs[DLR] + 1
-        else:
-            # RM0433 QUADSPI_DLR: all ones in indirect mode is an undefined length, the
-            # transfer runs to the end of the memory as DCR.FSIZE defines it.
-            length = max(self.mapped_size - self.regs[AR] % self.mapped_size, 1)
         self.sr &= ~(SR_TCF | SR_SMF)
-        self.sr |= SR_BUSY
         self.fifo.clear()
-        if self.fmode == FMODE_POLL:
-            self.poll_due = True
-            self._update()
-            return
-        self._open(None)
-        if dmode == 0:
-            self._complete()
-            return
-        self.remaining = length
-        if self.fmode == FMODE_READ:
-            self._fill()
+        self._launch(has_data=bool((self.ccr >> 24) & 3))
 
-    def _complete(self) -> None:
-        self._close()
-        self.sr |= SR_TCF
-        if not self.fifo:
-            self.sr &= ~SR_BUSY
-
-    def _fill(self) -> None:
-        """Indirect read: bytes arrive from the chip as long as the FIFO has room."""
-        room = min(FIFO_SIZE - len(self.fifo), self.remaining)
-        if room > 0 and self.active:
-            self.fifo += self._wire_read(room)
-            self.remaining -= room
-            if self.remaining == 0:
-                self._complete()
-
-    def _poll(self) -> None:
-        """One automatic-polling cycle: a status read, compared with PSMAR under PSMKR."""
-        self._open(None)
-        nbytes = min(4, self.regs[DLR] + 1)
-        value = int.from_bytes(self._wire_read(nbytes), "little")
-        self._close()
-        self.last_status = value
-        mask, match = self.regs[PSMKR], self.regs[PSMAR]
-        equal = ~(value ^ match) & mask
-        # PMM = 0: every unmasked bit must match (AND); PMM = 1: any one is enough (OR).
-        hit = bool(equal) if self.cr & CR_PMM else equal == mask
-        if hit:
-            self.sr |= SR_SMF
-            if self.cr & CR_APMS:
-                self.sr &= ~SR_BUSY
-                self.poll_due = False
-
-    def _update(self) -> None:
-        if self.fmode == FMODE_POLL and self.sr & SR_BUSY and getattr(self, "poll_due", False):
-            self._poll()
-
-    # -- flags ------------------------------------------------------------------------------
-    def _status(self) -> int:
-        self._update()
-        sr = self.sr & ~(SR_FTF | (0x3F << 8))
-        level = len(self.fifo)
-        if self.fmode == FMODE_WRITE and self.cr & CR_EN and not self.sr & SR_TCF:
-            if FIFO_SIZE - level >= self.fthres:  # room for the threshold: write DR
-                sr |= SR_FTF
-        elif self.fmode == FMODE_READ and (level >= self.fthres or (level and not self.active)):
-            sr |= SR_FTF
-        return sr | (min(level, 32) << 8)
-
-    # -- register access ----------------------------------------------------------------------
-    def read_reg(self, offset: int, access: Access) -> int:
-        if offset == SR:
-            return self._status()
-        if offset == DR:
-            return self._read_dr(4, advance=False)
-        return self.regs.get(offset, 0)
-
-    def read(self, offset: int, size: int, access: Access) -> int:
-        if offset & ~3 == DR and self.fmode in (FMODE_READ, FMODE_POLL):
-            return self._read_dr(size, advance=True)
-        return super().read(offset, size, access)
-
-    def _read_dr(self, size: int, *, advance: bool) -> int:
-        if self.fmode == FMODE_POLL:
-            self._update()
-            return self.last_status
-        if self.fmode != FMODE_READ:
-            return 0
-        self._fill()
-        take = bytes(self.fifo[:size])
-        if advance:
-            del self.fifo[:size]
-            self._fill()
-            if not self.fifo and not self.active:
-                self.sr &= ~SR_BUSY
-        return int.from_bytes(take.ljust(size, b"\0"), "little")
-
-    def write(self, offset: int, size: int, value: int, access: Access) -> None:
-        if offset & ~3 == DR:
-            self._write_dr(value.to_bytes(size, "little"))
-            return
-        super().write(offset, size, value, access)
-
-    def _write_dr(self, data: bytes) -> None:
-        if self.fmode != FMODE_WRITE:
-            return
-        if not self.active:
-            if self.sr & SR_TCF or not self.cr & CR_EN:
-                return
-            self._start()
-        take = data[: self.remaining]
-        self._wire_write(take)
-        self.remaining -= len(take)
-        if self.remaining == 0:
-            self._complete()
+    def _dr_blocked(self) -> bool:
+        return not self.active and bool(self.sr & SR_TCF or not self.cr & CR_EN)
 
     def write_reg(self, offset: int, value: int, access: Access) -> None:
         if offset == CR:
             if value & CR_ABORT:
-                self._close()
-                self.fifo.clear()
-                self.remaining = 0
-                self.sr &= ~SR_BUSY
+                self._abort()
                 value &= ~CR_ABORT
             self.regs[CR] = value & 0xFFDF1FDF
             self.window.refresh()
             return
         if offset == FCR:
-            self.sr &= ~(value & (SR_TEF | SR_TCF | SR_SMF | SR_TOF))
+            self._clear_flags(value)
             return
         if offset in (SR, DR):
             return
@@ -308,24 +181,6 @@ class Quadspi(RegisterBlock):
         elif offset == AR and self.cr & CR_EN and self.fmode != FMODE_MMAP:
             if (self.ccr >> 10) & 3 and (self.fmode != FMODE_WRITE or not (self.ccr >> 24) & 3):
                 self._start()
-
-    # -- memory-mapped reads -------------------------------------------------------------------
-    @property
-    def mapped_size(self) -> int:
-        return 1 << (self._field(DCR, 16, 5) + 1)
-
-    def mmap_read(self, offset: int, length: int) -> bytes:
-        if self.fmode != FMODE_MMAP or not self.cr & CR_EN:
-            raise BusFault(WINDOW_BASE + offset, "QUADSPI is not in memory-mapped mode")
-        if offset + length > self.mapped_size:
-            raise BusFault(WINDOW_BASE + offset, "beyond DCR.FSIZE of the QUADSPI window")
-        direct = self.window.direct_chip()
-        if direct is not None:
-            return bytes(direct.data[offset : offset + length])
-        self._open(offset)
-        out = self._wire_read(length)
-        self._close()
-        return out
 
 
 def serves_linearly(ccr: int, chip: NorFlash) -> bool:
@@ -355,54 +210,11 @@ def serves_linearly(ccr: int, chip: NorFlash) -> bool:
     )
 
 
-class QuadspiWindow(Device):
-    """The 0x90000000 window; ROM-like (aliasable `data`) while a linear read is mapped."""
+class QuadspiWindow(MappedWindow):
+    """The 0x90000000 window (read-only on silicon)."""
 
     def __init__(self, ctrl: Quadspi) -> None:
-        super().__init__("QUADSPI_WINDOW", WINDOW_BASE, WINDOW_SIZE)
-        self.ctrl = ctrl
-        self.on_remap: list[Callable[[], None]] = []
-        self._direct: NorFlash | None = None
-
-    @property
-    def cpu_map(self) -> CpuMap:  # type: ignore[override]
-        return CpuMap.ROM if self.direct_chip() is not None else CpuMap.MMIO
-
-    @property
-    def data(self) -> bytearray:
-        chip = self.direct_chip()
-        if chip is None:
-            raise BusFault(WINDOW_BASE, "QUADSPI window is not directly mapped now")
-        return chip.data
-
-    def direct_chip(self) -> NorFlash | None:
-        chip = self._direct
-        if chip is None or chip.busy or chip.selected:
-            return None
-        return chip
-
-    def refresh(self) -> None:
-        before = self._direct
-        self._direct = self._linear_chip()
-        if before is not self._direct:
-            for listener in list(self.on_remap):
-                listener()
-
-    def _linear_chip(self) -> NorFlash | None:
-        ctrl = self.ctrl
-        if not ctrl.cr & CR_EN or ctrl.fmode != FMODE_MMAP or ctrl.dual:
-            return None
-        targets = ctrl._targets()
-        if len(targets) != 1:
-            return None
-        chip = targets[0]
-        return chip if serves_linearly(ctrl.ccr, chip) else None
-
-    def read(self, offset: int, size: int, access: Access) -> int:
-        return int.from_bytes(self.ctrl.mmap_read(offset, size), "little")
-
-    def read_block(self, offset: int, length: int, access: Access) -> bytes:
-        return self.ctrl.mmap_read(offset, length)
+        super().__init__(ctrl, "QUADSPI_WINDOW", WINDOW_BASE)
 
     def write(self, offset: int, size: int, value: int, access: Access) -> None:
         raise BusFault(self.base + offset, "the QUADSPI window is read-only", write=True)

@@ -1,0 +1,308 @@
+"""What QUADSPI and OCTOSPI share: the FIFO, indirect transfers, automatic polling, the window.
+
+The two controllers differ in where their registers sit, how a command's phases are encoded
+and what starts a command; once a command runs, they behave alike (RM0433 ch. 23, RM0455
+ch. 24): indirect transfers run against the chip as the 32-byte FIFO fills or drains (FTF
+against FTHRES, FLEVEL, TCF when DLR+1 bytes went over the wire, BUSY until the FIFO is
+empty), and automatic polling is evaluated lazily: the status the chip would return now is
+read (one real status transaction) whenever software looks at SR/DR; the chip's status only
+changes with time, so the first look after the operation ends sees the match, as the first
+poll after it would.
+
+Memory-mapped mode: the window is a separate bus device. While the controller maps a plain
+linear read of one chip (`linear_chip()`), the window exposes that chip's bytearray as
+`data` with `cpu_map = ROM`, so a core can alias it and reads cost nothing; otherwise every
+access runs a read transaction through the chip model. Listeners in `window.on_remap` are told
+when that choice changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from harness.errors import BusFault
+from harness.sim.bus import Access, CpuMap, Device, RegisterBlock
+from harness.sim.memories.nor.chip import NorFlash, Transaction
+
+FIFO_SIZE = 32
+WINDOW_SIZE = 0x10000000
+SR_TEF, SR_TCF, SR_FTF, SR_SMF, SR_TOF, SR_BUSY = 1, 2, 4, 8, 16, 32
+FMODE_WRITE, FMODE_READ, FMODE_POLL, FMODE_MMAP = range(4)
+
+
+class SpiMemoryController(RegisterBlock):
+    """The command engine; subclasses give register offsets, phases and the start rule."""
+
+    # Register offsets of the subclass's layout.
+    SR: int
+    FCR: int
+    DLR: int
+    AR: int
+    DR: int
+    PSMKR: int
+    PSMAR: int
+    CR_EN: int = 1 << 0
+    CR_PMM: int = 1 << 23
+    CR_APMS: int = 1 << 22
+    SIZE_FIELD = "DCR.FSIZE"  # the field that sets the window size, for messages
+    TCF_ON_ABORT = False  # the reference manual sets TCF when a transfer is aborted
+    FTF_STOPS_AT_TCF = True  # indirect write: no FIFO-threshold flag once the command is done
+
+    chips: list[NorFlash]
+    window: MappedWindow
+    regs: dict[int, int]
+
+    def _reset_engine(self) -> None:
+        self._close()
+        self.fifo = bytearray()
+        self.sr = 0
+        self.remaining = 0  # bytes still to move over the wire in this command
+        self.active = False
+        self.poll_due = False
+        self.last_status = 0
+        self.dlines = 0
+
+    def power_on(self) -> None:
+        self.reset()
+
+    def system_reset(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        raise NotImplementedError
+
+    # -- what subclasses define ------------------------------------------------------------
+    @property
+    def cr(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def fmode(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def fthres(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def mapped_size(self) -> int:
+        raise NotImplementedError
+
+    def _open(self, address: int) -> None:
+        """Chip select low; send instruction, address, alternate bytes and dummy cycles."""
+        raise NotImplementedError
+
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    def _dr_blocked(self) -> bool:
+        """A DR write in indirect-write mode is ignored (not enabled, or nothing to start)."""
+        raise NotImplementedError
+
+    def linear_chip(self) -> NorFlash | None:
+        """The chip whose cells the window may expose as they are (None: go through reads)."""
+        raise NotImplementedError
+
+    def _check_mapped(self, offset: int) -> None:
+        """Refuse a memory-mapped read the model cannot serve (default: none)."""
+
+    # -- transactions -----------------------------------------------------------------------
+    def _close(self) -> None:
+        for t in getattr(self, "txs", []):
+            t.end()
+        self.txs: list[Transaction] = []
+        self.active = False
+
+    def _wire_read(self, n: int) -> bytes:
+        if not self.txs:
+            return b"\xff" * n
+        return self.txs[0].receive(n, self.dlines)
+
+    def _wire_write(self, data: bytes) -> None:
+        for t in self.txs:
+            t.send(data, self.dlines)
+
+    def _launch(self, has_data: bool) -> None:
+        """Run the configured command: poll, or open it and move its data through the FIFO."""
+        if self.regs[self.DLR] != 0xFFFFFFFF:
+            length = self.regs[self.DLR] + 1
+        else:
+            # DLR all ones in indirect mode is an undefined length: the transfer runs to the
+            # end of the memory as the window size field defines it.
+            length = max(self.mapped_size - self.regs[self.AR] % self.mapped_size, 1)
+        self.sr |= SR_BUSY
+        if self.fmode == FMODE_POLL:
+            self.poll_due = True
+            self._update()
+            return
+        self._open(self.regs[self.AR])
+        if not has_data:
+            self._complete()
+            return
+        self.remaining = length
+        if self.fmode == FMODE_READ:
+            self._fill()
+
+    def _complete(self) -> None:
+        self._close()
+        self.sr |= SR_TCF
+        if not self.fifo:
+            self.sr &= ~SR_BUSY
+
+    def _fill(self) -> None:
+        """Indirect read: bytes arrive from the chip as long as the FIFO has room."""
+        room = min(FIFO_SIZE - len(self.fifo), self.remaining)
+        if room > 0 and self.active:
+            self.fifo += self._wire_read(room)
+            self.remaining -= room
+            if self.remaining == 0:
+                self._complete()
+
+    def _poll(self) -> None:
+        """One automatic-polling cycle: a status read, compared with PSMAR under PSMKR."""
+        self._open(self.regs[self.AR])
+        nbytes = min(4, self.regs[self.DLR] + 1)
+        value = int.from_bytes(self._wire_read(nbytes), "little")
+        self._close()
+        self.last_status = value
+        mask, match = self.regs[self.PSMKR], self.regs[self.PSMAR]
+        equal = ~(value ^ match) & mask
+        # PMM = 0: every unmasked bit must match (AND); PMM = 1: any one is enough (OR).
+        hit = bool(equal) if self.cr & self.CR_PMM else equal == mask
+        if hit:
+            self.sr |= SR_SMF
+            if self.cr & self.CR_APMS:
+                self.sr &= ~SR_BUSY
+                self.poll_due = False
+
+    def _update(self) -> None:
+        if self.fmode == FMODE_POLL and self.sr & SR_BUSY and self.poll_due:
+            self._poll()
+
+    def _abort(self) -> None:
+        self._close()
+        self.fifo.clear()
+        self.remaining = 0
+        self.poll_due = False
+        self.sr &= ~SR_BUSY
+        if self.TCF_ON_ABORT:
+            self.sr |= SR_TCF
+
+    def _clear_flags(self, fcr: int) -> None:
+        self.sr &= ~(fcr & (SR_TEF | SR_TCF | SR_SMF | SR_TOF))
+
+    # -- flags ------------------------------------------------------------------------------
+    def _status(self) -> int:
+        self._update()
+        sr = self.sr & ~(SR_FTF | (0x3F << 8))
+        level = len(self.fifo)
+        if self.fmode == FMODE_WRITE and self.cr & self.CR_EN:
+            done = self.FTF_STOPS_AT_TCF and self.sr & SR_TCF
+            if not done and FIFO_SIZE - level >= self.fthres:  # room for the threshold
+                sr |= SR_FTF
+        elif self.fmode == FMODE_READ and (level >= self.fthres or (level and not self.active)):
+            sr |= SR_FTF
+        return sr | (level << 8)
+
+    # -- register access ----------------------------------------------------------------------
+    def read_reg(self, offset: int, access: Access) -> int:
+        if offset == self.SR:
+            return self._status()
+        if offset == self.DR:
+            return self._read_dr(4, advance=False)
+        return self.regs.get(offset, 0)
+
+    def read(self, offset: int, size: int, access: Access) -> int:
+        if offset & ~3 == self.DR and self.fmode in (FMODE_READ, FMODE_POLL):
+            return self._read_dr(size, advance=True)
+        return super().read(offset, size, access)
+
+    def _read_dr(self, size: int, *, advance: bool) -> int:
+        if self.fmode == FMODE_POLL:
+            self._update()
+            return self.last_status
+        if self.fmode != FMODE_READ:
+            return 0
+        self._fill()
+        take = bytes(self.fifo[:size])
+        if advance:
+            del self.fifo[:size]
+            self._fill()
+            if not self.fifo and not self.active:
+                self.sr &= ~SR_BUSY
+        return int.from_bytes(take.ljust(size, b"\0"), "little")
+
+    def write(self, offset: int, size: int, value: int, access: Access) -> None:
+        if offset & ~3 == self.DR:
+            self._write_dr(value.to_bytes(size, "little"))
+            return
+        super().write(offset, size, value, access)
+
+    def _write_dr(self, data: bytes) -> None:
+        if self.fmode != FMODE_WRITE or self._dr_blocked():
+            return
+        if not self.active:
+            self._start()  # indirect write: the first data starts the command
+            if not self.active:
+                return  # refused, or a command with no data phase
+        take = data[: self.remaining]
+        self._wire_write(take)
+        self.remaining -= len(take)
+        if self.remaining == 0:
+            self._complete()
+
+    # -- memory-mapped reads -------------------------------------------------------------------
+    def mmap_read(self, offset: int, length: int) -> bytes:
+        base = self.window.base
+        if self.fmode != FMODE_MMAP or not self.cr & self.CR_EN:
+            raise BusFault(base + offset, f"{self.name} is not in memory-mapped mode")
+        if offset + length > self.mapped_size:
+            raise BusFault(base + offset, f"beyond {self.SIZE_FIELD} of the {self.name} window")
+        self._check_mapped(offset)
+        direct = self.window.direct_chip()
+        if direct is not None:
+            return bytes(direct.data[offset : offset + length])
+        self._open(offset)
+        out = self._wire_read(length)
+        self._close()
+        return out
+
+
+class MappedWindow(Device):
+    """A memory-mapped window; ROM-like (aliasable `data`) while a linear read is mapped."""
+
+    def __init__(self, ctrl: SpiMemoryController, name: str, base: int) -> None:
+        super().__init__(name, base, WINDOW_SIZE)
+        self.ctrl = ctrl
+        self.on_remap: list[Callable[[], None]] = []
+        self._direct: NorFlash | None = None
+
+    @property
+    def cpu_map(self) -> CpuMap:  # type: ignore[override]
+        return CpuMap.ROM if self.direct_chip() is not None else CpuMap.MMIO
+
+    @property
+    def data(self) -> bytearray:
+        chip = self.direct_chip()
+        if chip is None:
+            raise BusFault(self.base, f"{self.name} is not directly mapped now")
+        return chip.data
+
+    def direct_chip(self) -> NorFlash | None:
+        chip = self._direct
+        if chip is None or chip.busy or chip.selected:
+            return None
+        return chip
+
+    def refresh(self) -> None:
+        before = self._direct
+        self._direct = self.ctrl.linear_chip()
+        if before is not self._direct:
+            for listener in list(self.on_remap):
+                listener()
+
+    def read(self, offset: int, size: int, access: Access) -> int:
+        return int.from_bytes(self.ctrl.mmap_read(offset, size), "little")
+
+    def read_block(self, offset: int, length: int, access: Access) -> bytes:
+        return self.ctrl.mmap_read(offset, length)
