@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from harness.errors import ConfigError, UnknownPartError
+from harness.errors import ConfigError
 from harness.parts import chipdata
 from harness.parts.chipdata import BlockInfo, ChipData
 
@@ -205,20 +205,6 @@ class Part:
             )
         return self.bootloader
 
-    def block(self, name: str) -> BlockInfo:
-        for b in self.blocks:
-            if b.name == name:
-                return b
-        raise ConfigError(
-            f"{self.name} has no peripheral block {name!r}",
-            hint="blocks: " + ", ".join(b.name for b in self.blocks),
-        )
-
-    @property
-    def family_code(self) -> str:
-        """The family as the harness names it in markers: "h7", "g0", "l4+"."""
-        return self.family
-
 
 def _region(d: dict[str, Any], default_name: str) -> MemoryRegion:
     return MemoryRegion(str(d.get("name", default_name)), int(d["base"]), int(d["size"]))
@@ -286,7 +272,7 @@ def _irqs(chip: ChipData) -> dict[str, int]:
     return out
 
 
-def _extra_blocks(chip: ChipData, family: dict[str, Any]) -> tuple[BlockInfo, ...]:
+def _extra_blocks(family: dict[str, Any]) -> tuple[BlockInfo, ...]:
     extras = []
     for name, (base, size) in family.get("extra_blocks", {}).items():
         extras.append(
@@ -330,7 +316,7 @@ def _build_part(chip: ChipData) -> Part:
         if not any(r.base < int(base) + int(size) and int(base) < r.end for r in ram):
             ram = (*ram, MemoryRegion(str(name), int(base), int(size)))
     ram = tuple(sorted(ram, key=lambda r: r.base))
-    blocks = tuple(sorted(chip.blocks + _extra_blocks(chip, family), key=lambda b: b.base))
+    blocks = tuple(sorted(chip.blocks + _extra_blocks(family), key=lambda b: b.base))
     peripherals = {b.name: b.base for b in blocks}
     dbgmcu = peripherals.get("DBGMCU", 0xE0042000)
     uid = peripherals.get("UID", 0)
@@ -408,11 +394,7 @@ def _part(canonical: str) -> Part:
 
 def get_part(name: str) -> Part:
     """Any STM32 by name: case-insensitive, package suffix optional where unambiguous."""
-    try:
-        canonical = chipdata.resolve(str(name))
-    except UnknownPartError:
-        raise
-    return _part(canonical)
+    return _part(chipdata.resolve(str(name)))
 
 
 def part_names() -> list[str]:

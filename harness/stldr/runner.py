@@ -328,9 +328,8 @@ class LoaderRunner:
                 + ")",
                 "a result on silicon may differ",
             )
-        core = getattr(sim, "core", None)
-        polled = getattr(core, "_poll_key", None)
-        polled_touch = log.register_at(polled[0]) if polled else None
+        polled = getattr(getattr(sim, "core", None), "polled_address", None)
+        polled_touch = log.register_at(polled) if polled is not None else None
         if cls is LoaderTimeout and touches:
             waited = polled_touch or max(touches, key=lambda t: t.reads)
             return (

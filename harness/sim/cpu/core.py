@@ -229,18 +229,12 @@ class CortexM:
                 or dev.size % PAGE
                 or dev.base % PAGE
             ):
-                lo, hi = dev.base & ~(PAGE - 1), (dev.end + PAGE - 1) & ~(PAGE - 1)
-                if mmio_spans and lo <= mmio_spans[-1][1]:
-                    mmio_spans[-1][1] = max(mmio_spans[-1][1], hi)
-                else:
-                    mmio_spans.append([lo, hi])
+                mmio_spans.append([dev.base & ~(PAGE - 1), (dev.end + PAGE - 1) & ~(PAGE - 1)])
                 continue
             self._map_memory(dev, dev.base, dev.size, data)
         for base, end, _name in self.board.bus.declared():  # blocks built on first access
-            lo, hi = base & ~(PAGE - 1), (end + PAGE - 1) & ~(PAGE - 1)
-            mmio_spans.append([lo, hi])
-        mmio_spans = _merge_spans(mmio_spans)
-        for lo, hi in mmio_spans:
+            mmio_spans.append([base & ~(PAGE - 1), (end + PAGE - 1) & ~(PAGE - 1)])
+        for lo, hi in _merge_spans(mmio_spans):
             uc.mmio_map(lo, hi - lo, self._mmio_read, lo, self._mmio_write, lo)
         if self.kind in ("cortex-m3", "cortex-m4"):
             for alias, region in ((0x22000000, 0x20000000), (0x42000000, 0x40000000)):
@@ -506,6 +500,11 @@ class CortexM:
         self._trace.append(address)
 
     # -- public API used by SimTarget, the SCS and the bootrom ---------------------------------
+    @property
+    def polled_address(self) -> int | None:
+        """The MMIO address the code was last seen polling (None: no polling loop)."""
+        return self._poll_key[0] if self._poll_key is not None else None
+
     def pc_now(self) -> int:
         return int(self.uc.reg_read(A.UC_ARM_REG_PC))
 

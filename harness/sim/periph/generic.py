@@ -88,7 +88,11 @@ class GapLog:
         return seen
 
     def register_at(self, address: int) -> RegisterTouch | None:
-        return self.touches.get(address & ~3)
+        """The touched register covering `address` (blocks may sit at half-word bases)."""
+        touch = self.touches.get(address)
+        if touch is not None:
+            return touch
+        return next((t for t in self.touches.values() if 0 <= address - t.address < 4), None)
 
     def clear(self) -> None:
         self.touches.clear()

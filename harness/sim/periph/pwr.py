@@ -8,11 +8,9 @@ the reference manuals per version.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from harness.sim.bus import Access
-from harness.sim.periph.plain import PlainRegisters
+from harness.sim.periph.plain import FlagRegisters, flag_bits
 
 if TYPE_CHECKING:
     from harness.sim.periph.context import BlockContext
@@ -24,15 +22,8 @@ RESET_BY_VERSION = {
 }
 
 
-class Pwr(PlainRegisters):
+class Pwr(FlagRegisters):
     def __init__(self, ctx: BlockContext) -> None:
-        self.always_one: dict[int, int] = defaultdict(int)
-        if ctx.layout is not None:
-            for reg in ctx.layout.registers:
-                for f in reg.fields:
-                    if f.name.partition("[")[0].endswith("RDY"):
-                        self.always_one[reg.offset] |= 1 << f.bit_offset
-        super().__init__(ctx.name, ctx.base, RESET_BY_VERSION.get(ctx.version, {}), ctx.size)
-
-    def read_reg(self, offset: int, access: Access) -> int:
-        return self.regs.get(offset, 0) | self.always_one.get(offset, 0)
+        ready = flag_bits(ctx.layout, lambda name: name.endswith("RDY"))
+        reset = RESET_BY_VERSION.get(ctx.version, {})
+        super().__init__(ctx.name, ctx.base, ready, reset, ctx.size)

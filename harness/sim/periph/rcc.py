@@ -17,7 +17,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from harness.sim.bus import Access
-from harness.sim.periph.plain import PlainRegisters
+from harness.sim.periph.plain import FlagRegisters, field_stem
 
 if TYPE_CHECKING:
     from harness.sim.periph.context import BlockContext
@@ -35,60 +35,53 @@ FLAGS_READ_ONE = ("HSIDIVF",)  # status flags with no enable that firmware waits
 BOOT_OSCILLATORS = ("MSISON", "MSION", "HSION", "HSI16ON")
 
 
-class Rcc(PlainRegisters):
+class Rcc(FlagRegisters):
     def __init__(self, ctx: BlockContext) -> None:
         self.ctx = ctx
         self.ready: dict[int, list[tuple[int, int]]] = defaultdict(list)  # off -> (on, rdy)
-        self.always_one: dict[int, int] = defaultdict(int)
         self.switches: list[tuple[int, int, int, int]] = []  # (offset, SW, SWS, width)
-        self.reset_lines: dict[int, list[tuple[int, str]]] = defaultdict(
-            list
-        )  # off -> (bit, block)
-        reset = self._learn(ctx)
-        super().__init__(ctx.name, ctx.base, reset, ctx.size)
+        # register offset -> (bit, name of the block that bit resets)
+        self.reset_lines: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        always_one: dict[int, int] = defaultdict(int)
+        reset = self._learn(ctx, always_one)
+        super().__init__(ctx.name, ctx.base, always_one, reset, ctx.size)
 
-    def _learn(self, ctx: BlockContext) -> dict[int, int]:
+    def _learn(self, ctx: BlockContext, always_one: dict[int, int]) -> dict[int, int]:
         layout = ctx.layout
-        reset: dict[int, int] = {}
         if layout is None:
             return dict(RESET_BY_VERSION.get(ctx.version, {}))
         fields = {
-            f.name: (reg.offset, f.bit_offset, f.bit_size)
-            for reg in layout.registers
-            for f in reg.fields
+            f.name: (reg.offset, f.bit_offset) for reg in layout.registers for f in reg.fields
         }
-        for name, (off, bit, _w) in fields.items():
-            base, bracket, index = name.partition("[")  # arrays: PLLRDY[0] pairs with PLLON[0]
-            suffix = bracket + index
-            if base.endswith("RDY"):
-                stem = base[:-3]
-                enable = fields.get(stem + "ON" + suffix) or fields.get(stem + "EN" + suffix)
+        for name, (off, bit) in fields.items():
+            stem = field_stem(name)
+            index = name[len(stem) :]  # arrays: PLLRDY[0] pairs with PLLON[0]
+            if stem.endswith("RDY"):
+                source = stem[:-3]
+                enable = fields.get(source + "ON" + index) or fields.get(source + "EN" + index)
                 if enable is not None and enable[0] == off:
                     self.ready[off].append((enable[1], bit))
-                elif enable is None and base.endswith("CKRDY"):
-                    self.always_one[off] |= 1 << bit
+                elif enable is None and stem.endswith("CKRDY"):
+                    always_one[off] |= 1 << bit
             elif name in FLAGS_READ_ONE:
-                self.always_one[off] |= 1 << bit
+                always_one[off] |= 1 << bit
         for reg in layout.registers:
-            names = {f.name: f for f in reg.fields}
-            if "SW" in names and "SWS" in names:
-                sw, sws = names["SW"], names["SWS"]
+            sw, sws = reg.field("SW"), reg.field("SWS")
+            if sw is not None and sws is not None:
                 self.switches.append((reg.offset, sw.bit_offset, sws.bit_offset, sw.bit_size))
-        for osc in BOOT_OSCILLATORS:
-            if osc in fields:
-                off, bit, _w = fields[osc]
-                reset[off] = reset.get(off, 0) | 1 << bit
-                break
+        reset: dict[int, int] = {}
+        osc = next((fields[o] for o in BOOT_OSCILLATORS if o in fields), None)
+        if osc is not None:
+            reset[osc[0]] = 1 << osc[1]
         reset.update(RESET_BY_VERSION.get(ctx.version, {}))
-        registers = {r.name: r for r in layout.registers}
         for block in ctx.board.part.blocks:
             line = block.rcc_reset
-            if line is None or line.register not in registers:
+            if line is None:
                 continue
-            reg = registers[line.register]
-            for f in reg.fields:
-                if f.name == line.field:
-                    self.reset_lines[reg.offset].append((f.bit_offset, block.name))
+            target = layout.named(line.register)
+            found = target.field(line.field) if target is not None else None
+            if target is not None and found is not None:
+                self.reset_lines[target.offset].append((found.bit_offset, block.name))
         return reset
 
     def write_reg(self, offset: int, value: int, access: Access) -> None:

@@ -6,29 +6,20 @@ CMPCR.READY); every field named READY or ending in RDY in the version's layout r
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from harness.sim.bus import Access, Device
-from harness.sim.periph.plain import PlainRegisters
+from harness.sim.periph.plain import FlagRegisters, PlainRegisters, flag_bits
 
 if TYPE_CHECKING:
     from harness.sim.board import SimBoard
     from harness.sim.periph.context import BlockContext
 
 
-class Syscfg(PlainRegisters):
+class Syscfg(FlagRegisters):
     def __init__(self, ctx: BlockContext) -> None:
-        self.always_one: dict[int, int] = defaultdict(int)
-        if ctx.layout is not None:
-            for reg in ctx.layout.registers:
-                for f in reg.fields:
-                    if f.name == "READY" or f.name.partition("[")[0].endswith("RDY"):
-                        self.always_one[reg.offset] |= 1 << f.bit_offset
-        super().__init__(ctx.name, ctx.base, None, ctx.size)
-
-    def read_reg(self, offset: int, access: Access) -> int:
-        return self.regs.get(offset, 0) | self.always_one.get(offset, 0)
+        ready = flag_bits(ctx.layout, lambda name: name == "READY" or name.endswith("RDY"))
+        super().__init__(ctx.name, ctx.base, ready, None, ctx.size)
 
 
 # -- SYSCFG memory remap (G0) ------------------------------------------------------------------
