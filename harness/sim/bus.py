@@ -34,6 +34,9 @@ class Device:
 
     cpu_map: CpuMap = CpuMap.MMIO
     modelled = True  # False only for generic register files standing in for a block
+    # Reads have no side effect and return a function of virtual time only (cycle counters,
+    # timer counters): the core's polling-loop detection looks through them.
+    time_source = False
 
     def __init__(self, name: str, base: int, size: int) -> None:
         self.name = name

@@ -323,7 +323,8 @@ class LoaderRunner:
             return (
                 "simulator gap",
                 gaps,
-                message + "; simulator gap: the loader used what the model does not simulate ("
+                message
+                + "; simulator gap: the loader used what the model does not simulate ("
                 + "; ".join(refused)
                 + ")",
                 "a result on silicon may differ",

@@ -391,7 +391,9 @@ class CortexM:
                 # Stopping re-executes this load on resume: harmless, its value did not change.
                 self._stop = ("poll", None)
                 uc.emu_stop()
-        else:
+        elif not dev.time_source:
+            # A loop that polls a register and reads a clock for its timeout (DWT CYCCNT, a
+            # timer's CNT) is still a polling loop: the clock's reads do not break it.
             self._poll_key, self._poll_count = key, 0
         return value
 

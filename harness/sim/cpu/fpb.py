@@ -103,6 +103,7 @@ class Dwt(RegisterBlock):
     """DWT_CTRL and CYCCNT (virtual cycles); enough for firmware delays and debugger probing."""
 
     CTRL, CYCCNT = 0x000, 0x004
+    time_source = True
 
     def __init__(self, clock: Clock) -> None:
         super().__init__("DWT", DWT_BASE, 0x1000)

@@ -47,21 +47,26 @@ class GapLog:
     def record(
         self,
         block: str,
-        register: str,
+        register: Callable[[], str],
         address: int,
         *,
         write: bool,
         value: int,
-        pc: int | None,
+        pc: Callable[[], int | None] | None,
     ) -> None:
+        """Count one access; `pc` (None: not the core) and `register` are asked only once.
+
+        Code polls generic registers in tight loops, so the per-access cost stays a dict
+        look-up: the register's name and the PC are needed only for the first touch.
+        """
         now = self._now()
         touch = self.touches.get(address)
         if touch is None:
             touch = self.touches[address] = RegisterTouch(
-                block, register, address, first_pc=pc, first_cycle=now
+                block, register(), address, first_pc=pc() if pc else None, first_cycle=now
             )
         elif touch.first_pc is None and pc is not None:
-            touch.first_pc = pc
+            touch.first_pc = pc()
         if write:
             touch.writes += 1
         else:
@@ -140,12 +145,11 @@ class GenericBlock(RegisterBlock):
         self._record(offset, access, True, value)
 
     def _record(self, offset: int, access: Access, write: bool, value: int) -> None:
-        pc = self._pc() if access is Access.CPU else None
         self._log.record(
             self.name,
-            self.register_name(offset),
+            lambda: self.register_name(offset),
             self.base + offset,
             write=write,
             value=value,
-            pc=pc,
+            pc=self._pc if access is Access.CPU else None,
         )

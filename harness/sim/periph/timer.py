@@ -71,6 +71,8 @@ def counter_width(ctx: BlockContext) -> int:
 class Timer(PlainRegisters):
     """One timer instance; built by the model table from the block's data."""
 
+    time_source = True  # reads only catch up with virtual time
+
     def __init__(self, ctx: BlockContext) -> None:
         self._clock: Clock = ctx.board.clock
         layout = ctx.layout
