@@ -314,11 +314,7 @@ class LoaderRunner:
                     "a result on silicon may differ",
                 )
             return "crash", gaps, message + "; the loader crashed", hint
-        refused = [
-            f"{dev.name}: {note}"
-            for dev in sim.bus.devices
-            for note in getattr(dev, "unsupported", ())
-        ]
+        refused = [note for dev in sim.bus.devices for note in getattr(dev, "unsupported", ())]
         if cls is LoaderTimeout and refused:
             return (
                 "simulator gap",

@@ -148,8 +148,7 @@ class Validator:
         self.device = Device(self.target, info.start, info.size)
         self.runner: LoaderRunner | None = None
         self.name = self.stldr.path
-        sim = self.target.sim
-        self._gaps = getattr(sim, "gaps", None) if sim is not None else None
+        self._gaps = getattr(self.target.sim, "gaps", None)  # simulator only
         self._mark = 0
 
     # -- driver ----------------------------------------------------------------------------------
@@ -189,7 +188,7 @@ class Validator:
         gaps: tuple[str, ...] = ()
         if self._gaps is not None and passed is not None:
             gaps = tuple(self._gaps.blocks(self._mark))
-        if passed is False and not verdict:
+        if passed is False and verdict in ("", "finding"):
             verdict = "finding"
             if gaps:  # a wrong result after leaning on unmodelled blocks
                 verdict = "simulator gap"
