@@ -9,6 +9,7 @@ from rich.table import Table
 from harness.cli.console import make_console
 from harness.errors import HarnessError
 from harness.stldr import FUNCTION_NAMES, Stldr, load
+from harness.stldr.validate import CHECKS
 
 
 @click.group()
@@ -102,6 +103,12 @@ def info(paths: tuple[str, ...]) -> None:
     help="do not reload + Init before each operation (finds order-dependent loaders)",
 )
 @click.option("--full", is_flag=True, help="write the whole device, not a sample")
+@click.option(
+    "--only",
+    default=None,
+    metavar="CHECK,...",
+    help="run only these checks (comma-separated; ram_fit always runs): " + ", ".join(CHECKS),
+)
 def validate(
     paths: tuple[str, ...],
     board_name: str,
@@ -109,8 +116,21 @@ def validate(
     json_path: str | None,
     no_reinit: bool,
     full: bool,
+    only: str | None,
 ) -> None:
     """Validate each loader PATH on BOARD: exit 0 all passed, 1 a check failed, 2 no verdict."""
     from harness.cli.loader_validate import run_validate
 
-    raise SystemExit(run_validate(paths, board_name, inventory, json_path, not no_reinit, full))
+    checks = None
+    if only is not None:
+        checks = tuple(c.strip() for c in only.split(",") if c.strip())
+        unknown = [c for c in checks if c not in CHECKS]
+        if unknown or not checks:
+            raise click.BadParameter(
+                f"unknown check(s) {', '.join(unknown) or '(none given)'}; "
+                f"choose from {', '.join(CHECKS)}",
+                param_hint="--only",
+            )
+    raise SystemExit(
+        run_validate(paths, board_name, inventory, json_path, not no_reinit, full, checks)
+    )

@@ -56,6 +56,7 @@ def run_validate(
     json_path: str | None,
     reinit: bool,
     full: bool,
+    only: tuple[str, ...] | None = None,
 ) -> int:
     console = make_console()
     err = make_console(stderr=True)
@@ -99,7 +100,9 @@ def run_validate(
                         tasks[phase] = bars.add_task(f"{name}: {phase}", total=total)
                     bars.update(tasks[phase], completed=done, total=total)
 
-                results = validate(target, stldr, reinit=reinit, full=full, progress=note)
+                results = validate(
+                    target, stldr, reinit=reinit, full=full, only=only, progress=note
+                )
         except HarnessError as exc:
             err.print(f"[red]error:[/red] {path}: the harness could not finish: {exc}")
             status = 2

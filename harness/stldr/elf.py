@@ -207,6 +207,14 @@ def _parse(data: bytes, where: str) -> Stldr:
     elf = ELFFile(io.BytesIO(data))
     symbols = _symbols(elf)
     missing = [s for s in REQUIRED_SYMBOLS if s not in symbols]
+    if missing and "FlashDevice" in symbols:
+        # Keil/CMSIS-Pack flash algorithm: position-independent code with a FlashDevice table
+        # and Init/EraseSector/ProgramPage returning 0 on success, not an ST external loader.
+        raise MissingSymbolError(
+            f"{where}: a Keil .FLM flash algorithm (FlashDevice table), not an STM32 external "
+            "loader (.stldr): FLM validation is not supported yet",
+            hint="validate the .stldr build of the same loader, or run the FLM through pyOCD",
+        )
     if missing:
         raise MissingSymbolError(
             f"{where}: required symbol(s) {', '.join(missing)} not found",

@@ -124,3 +124,26 @@ def test_a_clean_init_on_modelled_blocks_reports_no_gap() -> None:
     results = {r.check: r for r in validate(target, load(_shared(name)), only=("init",))}
     assert results["init"].passed is True
     assert "QUADSPI1" not in results["init"].generic_blocks
+
+
+def test_octospi_board_is_judged_on_the_chip_model_like_quadspi() -> None:
+    # The expected content and the idle check come from the NOR model behind OCTOSPI1, as for
+    # QUADSPI boards, so an erase is judged on the cells, not on a window the loader left off.
+    name = "CLIVEONE-W25Q128_STM32U545-PB10-PA4-PB1-PB0-PA7-PA6.stldr"
+    target = _target("STM32U545RE", "W25Q128", "OCTOSPI1")
+    checks = ("init_idle", "sector_erase", "unaligned_write")
+    results = {r.check: r for r in validate(target, load(_shared(name)), only=checks)}
+    for check in checks:
+        assert results[check].passed is True, results[check].detail
+    assert "idle (WIP=0)" in results["init_idle"].detail
+
+
+def test_a_board_with_nothing_on_the_loaders_bus_gives_a_simulator_gap_not_a_finding() -> None:
+    # SPI NOR is not simulated yet: the G0B0 loader bit-bangs GPIOA and waits on a chip that
+    # is not there. The verdict must blame the simulated board, not the loader.
+    name = "CLIVEONE-MX25L64_STM32G0B0-PA0-PA5-PA4-PA3.stldr"
+    target = _target("STM32G0B0RE", None, None)
+    results = {r.check: r for r in validate(target, load(_shared(name)), only=("sector_erase",))}
+    erase = results["sector_erase"]
+    assert erase.passed is False and erase.verdict == "simulator gap"
+    assert "no external memory is wired to this simulated board" in erase.detail

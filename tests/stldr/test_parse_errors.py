@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import struct
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -181,3 +183,16 @@ def test_fuzz_mutated_tables_anywhere(
         data[offset % len(data)] = value
     with contextlib.suppress(LoaderError):
         load(bytes(data))
+
+
+def test_keil_flm_is_named_as_such_not_as_a_broken_stldr() -> None:
+    flm = (
+        Path(__file__).resolve().parents[2].parent
+        / "shared/loaders/CLIVEONE-W25Q128_STM32F7XX-PB2-PB6-PF8-PF9-PF7-PF6.flm"
+    )
+    if not flm.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"shared FLM missing: {flm}")
+        pytest.skip(f"shared FLM missing: {flm}")
+    with pytest.raises(MissingSymbolError, match=r"Keil \.FLM flash algorithm"):
+        load(flm)
