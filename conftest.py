@@ -1,3 +1,3 @@
 """Root pytest configuration: load the harness's pytest layer (options, fixtures, markers)."""
 
-pytest_plugins = ["fixtures.plugin", "pytester"]
+pytest_plugins = ["pytester"]

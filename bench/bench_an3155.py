@@ -22,10 +22,10 @@ from pathlib import Path
 
 import serial
 
-from harness.an3155 import Bootloader, read_image, write_image
-from harness.an3155.peers import stm32flash_cmd, stm32loader_available, stm32loader_cmd
-from harness.sim.board import SimBoard
-from harness.sim.links.serial_link import open_sim_port
+from stm32_hil.an3155 import Bootloader, read_image, write_image
+from stm32_hil.an3155.peers import stm32flash_cmd, stm32loader_available, stm32loader_cmd
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.sim.links.serial_link import open_sim_port
 
 BAUD = 115200
 WIRE_BPS = BAUD / 11
@@ -75,7 +75,7 @@ def main() -> None:
         [
             sys.executable,
             "-c",
-            "from harness.cli.main import main; main()",
+            "from stm32_hil.cli.main import main; main()",
             "sim",
             "serve",
             "--board",

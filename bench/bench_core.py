@@ -13,9 +13,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from harness.sim.board import SimBoard
-from harness.sim.cpu import core as core_module
-from harness.target.base import ResetKind
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.sim.cpu import core as core_module
+from stm32_hil.target.base import ResetKind
 
 GOAL = 50e6
 RAM = 0x20001000

@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from harness.inventory import Inventory
-from harness.sim.target import SimTarget
-from harness.stldr import load
-from harness.stldr.runner import LoaderRunner
+from stm32_hil.inventory import Inventory
+from stm32_hil.sim.target import SimTarget
+from stm32_hil.stldr import load
+from stm32_hil.stldr.runner import LoaderRunner
 
 LOADER = Path(__file__).resolve().parents[1] / "loaders" / "good" / "h743_w25q128.stldr"
 VENDOR_MIB_S = 0.13

@@ -19,10 +19,10 @@ import sys
 import tempfile
 import time
 
-from harness.errors import HarnessError
-from harness.hw import open_pyocd_target
-from harness.inventory import BoardSpec, Inventory
-from harness.sim import live as registry
+from stm32_hil.errors import HarnessError
+from stm32_hil.hw import open_pyocd_target
+from stm32_hil.inventory import BoardSpec, Inventory
+from stm32_hil.sim import live as registry
 
 SIZE = 64 * 1024
 DEFAULT_BOARDS = ("nucleo-g071rb:cortex_m", "nucleo-h743zi:stm32h743xx")

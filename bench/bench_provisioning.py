@@ -12,10 +12,10 @@ import os
 import statistics
 import time
 
-from harness.flows.internal_flash import internal_flash
-from harness.inventory import Inventory
-from harness.sim.board import SimBoard
-from harness.sim.target import SimTarget
+from stm32_hil.flows.internal_flash import internal_flash
+from stm32_hil.inventory import Inventory
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.sim.target import SimTarget
 
 PROVISION_GOAL_MS = 20.0
 ROUNDS = 30

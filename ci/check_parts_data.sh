@@ -6,4 +6,4 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 source=${HIL_STM32_DATA:-"$root/../shared/stm32-data"}
 cd "$root"
-exec python3 -m harness.parts.generate --check --source "$source"
+exec python3 -m stm32_hil.parts.generate --check --source "$source"

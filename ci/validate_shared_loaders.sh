@@ -34,7 +34,7 @@ for path in "$shared"/*.stldr; do
         *) echo "$path: no board declared for this loader in ci/shared_loaders.toml" >&2; status=1; continue ;;
     esac
     # shellcheck disable=SC2086
-    (cd "$root" && python3 -c "from harness.cli.main import main; main()" loader validate "$path" \
+    (cd "$root" && python3 -c "from stm32_hil.cli.main import main; main()" loader validate "$path" \
         --board "$board" --inventory "$inventory" $only)
     rc=$?
     echo "$(basename "$path") on $board: exit $rc"

@@ -9,14 +9,16 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from harness.errors import InventoryError, UnknownBoardError, UnknownPartError
-from harness.parts import get_part
+from stm32_hil.errors import InventoryError, UnknownBoardError, UnknownPartError
+from stm32_hil.parts import get_part
 
 BACKENDS = ("sim", "pyocd")
-DEFAULT_INVENTORY = Path(__file__).resolve().parent.parent / "fixtures" / "boards.toml"
+# The example inventory ships with the pytest plugin package (repository folder `fixtures/`).
+DEFAULT_INVENTORY = Path(str(resources.files("stm32_hil_pytest") / "boards.toml"))
 ENV_INVENTORY = "HIL_INVENTORY"
 
 

@@ -1,8 +1,8 @@
 """AN3155 (STM32 system bootloader over USART) host client."""
 
-from harness.an3155.client import Bootloader, Timeouts
-from harness.an3155.crc import stm32_crc32
-from harness.an3155.errors import (
+from stm32_hil.an3155.client import Bootloader, Timeouts
+from stm32_hil.an3155.crc import stm32_crc32
+from stm32_hil.an3155.errors import (
     NackError,
     NoResponseError,
     SyncError,
@@ -10,9 +10,9 @@ from harness.an3155.errors import (
     UnsupportedCommandError,
     VerifyError,
 )
-from harness.an3155.framing import ACK, NACK, Command
-from harness.an3155.image import pages_for, read_image, verify_image, write_image
-from harness.an3155.results import ChecksumResult, DeviceInfo, GetResult, IdResult, VersionResult
+from stm32_hil.an3155.framing import ACK, NACK, Command
+from stm32_hil.an3155.image import pages_for, read_image, verify_image, write_image
+from stm32_hil.an3155.results import ChecksumResult, DeviceInfo, GetResult, IdResult, VersionResult
 
 __all__ = [
     "ACK",

@@ -17,15 +17,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.an3155.crc import stm32_crc32
-from harness.an3155.errors import (
+from stm32_hil.an3155.crc import stm32_crc32
+from stm32_hil.an3155.errors import (
     NackError,
     NoResponseError,
     SyncError,
     UnexpectedReplyError,
     UnsupportedCommandError,
 )
-from harness.an3155.framing import (
+from stm32_hil.an3155.framing import (
     ACK,
     BUSY,
     ERASE_BANK1,
@@ -43,7 +43,7 @@ from harness.an3155.framing import (
     length_frame,
     xor,
 )
-from harness.an3155.results import (
+from stm32_hil.an3155.results import (
     ChecksumResult,
     DeviceInfo,
     GetResult,

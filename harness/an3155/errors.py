@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.errors import ProtocolError
+from stm32_hil.errors import ProtocolError
 
 
 def _where(command: str, address: int | None) -> str:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from harness.an3155.client import Bootloader
-from harness.an3155.errors import VerifyError
-from harness.an3155.framing import MAX_FRAME
+from stm32_hil.an3155.client import Bootloader
+from stm32_hil.an3155.errors import VerifyError
+from stm32_hil.an3155.framing import MAX_FRAME
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 import sys
 
-from harness.errors import ConfigError
+from stm32_hil.errors import ConfigError
 
 _LOADER_SHIM = (
     "import serial, serial.serialposix as sp\n"

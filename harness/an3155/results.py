@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.an3155.framing import Command
+from stm32_hil.an3155.framing import Command
 
 
 @dataclass(frozen=True)

@@ -11,17 +11,17 @@ import serial
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 
-from harness.an3155 import Bootloader, read_image, verify_image, write_image
-from harness.an3155.framing import Command
-from harness.cli.console import make_console
-from harness.errors import ConfigError, SafetyError
+from stm32_hil.an3155 import Bootloader, read_image, verify_image, write_image
+from stm32_hil.an3155.framing import Command
+from stm32_hil.cli.console import make_console
+from stm32_hil.errors import ConfigError, SafetyError
 
 console = make_console()
 
 
 def _open(port: str, baud: int) -> serial.SerialBase:
     if port.startswith("sim://"):
-        import harness.sim.links.serial_link  # noqa: F401 - registers the sim:// scheme
+        import stm32_hil.sim.links.serial_link  # noqa: F401 - registers the sim:// scheme
     try:
         return serial.serial_for_url(port, baudrate=baud, parity=serial.PARITY_EVEN, timeout=0.5)
     except (serial.SerialException, ValueError) as exc:
@@ -141,7 +141,7 @@ def write(
     with _session(port, baud) as bl:
         if erase:
             if page_size is None:
-                from harness.parts import all_parts
+                from stm32_hil.parts import all_parts
 
                 sizes = {
                     p.flash.page_size

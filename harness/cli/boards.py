@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from harness.cli.console import make_console
-from harness.inventory import Inventory
-from harness.parts import get_part
+from stm32_hil.cli.console import make_console
+from stm32_hil.inventory import Inventory
+from stm32_hil.parts import get_part
 
 
 @click.command()

@@ -6,10 +6,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from harness.cli.console import make_console
-from harness.errors import HarnessError
-from harness.stldr import FUNCTION_NAMES, Stldr, load
-from harness.stldr.validate import CHECKS
+from stm32_hil.cli.console import make_console
+from stm32_hil.errors import HarnessError
+from stm32_hil.stldr import FUNCTION_NAMES, Stldr, load
+from stm32_hil.stldr.validate import CHECKS
 
 
 @click.group()
@@ -119,7 +119,7 @@ def validate(
     only: str | None,
 ) -> None:
     """Validate each loader PATH on BOARD: exit 0 all passed, 1 a check failed, 2 no verdict."""
-    from harness.cli.loader_validate import run_validate
+    from stm32_hil.cli.loader_validate import run_validate
 
     checks = None
     if only is not None:

@@ -13,12 +13,12 @@ from typing import Any
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 
-from harness.cli.console import make_console
-from harness.errors import HarnessError
-from harness.inventory import Inventory
-from harness.stldr import load
-from harness.stldr.validate import CheckResult, validate
-from harness.target.factory import open_target
+from stm32_hil.cli.console import make_console
+from stm32_hil.errors import HarnessError
+from stm32_hil.inventory import Inventory
+from stm32_hil.stldr import load
+from stm32_hil.stldr.validate import CheckResult, validate
+from stm32_hil.target.factory import open_target
 
 MARK = {True: "[green]pass[/green]", False: "[red]FAIL[/red]", None: "[dim]not run[/dim]"}
 

@@ -9,18 +9,18 @@ import sys
 
 import click
 
-from harness.errors import HarnessError
+from stm32_hil.errors import HarnessError
 
 # Subcommand groups: (module, attribute). Modules are imported lazily so `hil boards` stays fast.
 SUBCOMMANDS = {
-    "boards": ("harness.cli.boards", "boards"),
-    "parts": ("harness.cli.parts", "parts"),
-    "run": ("harness.cli.run", "run"),
-    "an3155": ("harness.cli.an3155", "an3155"),
-    "sim": ("harness.cli.sim", "sim"),
-    "loader": ("harness.cli.loader", "loader"),
-    "options": ("harness.cli.target_cmds", "options"),
-    "recover": ("harness.cli.target_cmds", "recover"),
+    "boards": ("stm32_hil.cli.boards", "boards"),
+    "parts": ("stm32_hil.cli.parts", "parts"),
+    "run": ("stm32_hil.cli.run", "run"),
+    "an3155": ("stm32_hil.cli.an3155", "an3155"),
+    "sim": ("stm32_hil.cli.sim", "sim"),
+    "loader": ("stm32_hil.cli.loader", "loader"),
+    "options": ("stm32_hil.cli.target_cmds", "options"),
+    "recover": ("stm32_hil.cli.target_cmds", "recover"),
 }
 
 

@@ -15,11 +15,11 @@ from typing import Any
 import click
 from rich.table import Table
 
-from harness.cli.console import make_console
-from harness.errors import ConfigError
-from harness.parts import Part, chipdata, get_part, part_names
-from harness.parts.chipdata import BlockInfo
-from harness.sim.periph.models import row_for
+from stm32_hil.cli.console import make_console
+from stm32_hil.errors import ConfigError
+from stm32_hil.parts import Part, chipdata, get_part, part_names
+from stm32_hil.parts.chipdata import BlockInfo
+from stm32_hil.sim.periph.models import row_for
 
 # What the part's flash controller model does; the FLASH block is wired by the board from the
 # device entry, not from the model table, so row_for() would wrongly call it generic.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections import defaultdict
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,10 @@ import click
 import pytest
 from rich.table import Table
 
-from harness.cli.console import make_console
+from stm32_hil.cli.console import make_console
 
 REPO = Path(__file__).resolve().parents[2]
-SUITES = REPO / "suites"
+SUITES = Path(str(resources.files("stm32_hil_suites")))
 
 
 class _Collector:

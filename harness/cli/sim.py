@@ -9,7 +9,7 @@ from types import FrameType
 
 import click
 
-from harness.errors import ConfigError
+from stm32_hil.errors import ConfigError
 
 
 @click.group()
@@ -42,8 +42,8 @@ def serve(
     inventory: str | None,
 ) -> None:
     """Serve BOARD's bootloader UART until SIGTERM/SIGINT; the first line printed is its path."""
-    from harness.sim import live as registry
-    from harness.sim.links.serve import PtyServer, TcpServer
+    from stm32_hil.sim import live as registry
+    from stm32_hil.sim.links.serve import PtyServer, TcpServer
 
     if sum(x is not None and x is not False for x in (use_pty or None, tcp, rfc2217)) != 1:
         raise ConfigError("choose exactly one of --pty, --tcp, --rfc2217")

@@ -6,14 +6,14 @@ import sys
 
 import click
 
-from harness.cli.console import make_console
-from harness.flows.option_bytes import read_option_bytes
-from harness.flows.recover import recover as recover_flow
-from harness.flows.recover import restore_factory_option_bytes
-from harness.flows.safety import Safety
-from harness.inventory import Inventory
-from harness.report import option_table
-from harness.target.factory import open_target
+from stm32_hil.cli.console import make_console
+from stm32_hil.flows.option_bytes import read_option_bytes
+from stm32_hil.flows.recover import recover as recover_flow
+from stm32_hil.flows.recover import restore_factory_option_bytes
+from stm32_hil.flows.safety import Safety
+from stm32_hil.inventory import Inventory
+from stm32_hil.report import option_table
+from stm32_hil.target.factory import open_target
 
 _board = click.option("--board", required=True, help="board name from the inventory")
 _inventory = click.option("--inventory", type=click.Path(), default=None)

@@ -13,20 +13,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.an3155 import ACK, NACK, Bootloader
-from harness.an3155.framing import SYNC
-from harness.errors import ConfigError, HarnessError, TargetError
-from harness.flows.option_bytes import (
+from stm32_hil.an3155 import ACK, NACK, Bootloader
+from stm32_hil.an3155.framing import SYNC
+from stm32_hil.errors import ConfigError, HarnessError, TargetError
+from stm32_hil.flows.option_bytes import (
     G0OptionBytes,
     H7OptionBytes,
     OptionBytes,
     read_option_bytes,
     write_option_bytes,
 )
-from harness.flows.safety import Safety, option_bytes_guard
-from harness.parts import Part
-from harness.report import attach_text, step
-from harness.target.base import Capability, Pin, ResetKind, Target
+from stm32_hil.flows.safety import Safety, option_bytes_guard
+from stm32_hil.parts import Part
+from stm32_hil.report import attach_text, step
+from stm32_hil.target.base import Capability, Pin, ResetKind, Target
 
 
 def boot_target(part: Part, options: OptionBytes, boot0_pin: bool) -> str:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from harness.errors import BusFault, EccError, ProtectionError
-from harness.target.base import Target
+from stm32_hil.errors import BusFault, EccError, ProtectionError
+from stm32_hil.target.base import Target
 
 MAX_CHUNK = 0x4000  # bytes per debug read: a few hundred reads for a 2 MiB H7
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 
-from harness.errors import ConfigError, FlashError
-from harness.target.base import Target
+from stm32_hil.errors import ConfigError, FlashError
+from stm32_hil.target.base import Target
 
 Progress = Callable[[int, int], None]  # (done_bytes, total_bytes)
 
@@ -138,11 +138,11 @@ def internal_flash(target: Target) -> InternalFlash:
     """The driver for the target's flash controller family."""
     kind = target.part.flash_controller
     if kind == "g0":
-        from harness.flows.program_g0 import G0InternalFlash
+        from stm32_hil.flows.program_g0 import G0InternalFlash
 
         return G0InternalFlash(target)
     if kind == "h7":
-        from harness.flows.program_h7 import H7InternalFlash
+        from stm32_hil.flows.program_h7 import H7InternalFlash
 
         return H7InternalFlash(target)
     raise ConfigError(

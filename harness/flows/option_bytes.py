@@ -14,12 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
-from harness.errors import ConfigError, FlashError, TargetError
-from harness.flows.internal_flash import internal_flash
-from harness.flows.poll import wait_until
-from harness.parts import Part, all_parts
-from harness.report import attach_option_bytes, step
-from harness.target.base import Target
+from stm32_hil.errors import ConfigError, FlashError, TargetError
+from stm32_hil.flows.internal_flash import internal_flash
+from stm32_hil.flows.poll import wait_until
+from stm32_hil.parts import Part, all_parts
+from stm32_hil.report import attach_option_bytes, step
+from stm32_hil.target.base import Target
 
 RDP_LEVEL0, RDP_LEVEL1, RDP_LEVEL2 = 0xAA, 0xBB, 0xCC
 RELOAD_BUDGET_S = 2.0  # G0: time allowed for the part to come back after OBL_LAUNCH
@@ -284,7 +284,7 @@ def write_option_bytes(
     `allow_irreversible`. G0 applies the change with OBL_LAUNCH (the part resets and the debug
     connection is re-established); H7 with OPTSTART, then the *_CUR registers are checked.
     """
-    from harness.flows.safety import check_allowed
+    from stm32_hil.flows.safety import check_allowed
 
     before = read_option_bytes(target)
     wanted = _resolve(before, changes)

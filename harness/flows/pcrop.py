@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.errors import ConfigError, FlashError, ProtectionError
-from harness.flows.flash_scan import FlashScan, scan_flash
-from harness.flows.option_bytes import (
+from stm32_hil.errors import ConfigError, FlashError, ProtectionError
+from stm32_hil.flows.flash_scan import FlashScan, scan_flash
+from stm32_hil.flows.option_bytes import (
     RDP_LEVEL0,
     RDP_LEVEL1,
     G0OptionBytes,
@@ -22,9 +22,9 @@ from harness.flows.option_bytes import (
     read_option_bytes,
     write_option_bytes,
 )
-from harness.flows.safety import Safety, check_allowed
-from harness.report import attach_text, step
-from harness.target.base import Capability, ResetKind, Target
+from stm32_hil.flows.safety import Safety, check_allowed
+from stm32_hil.report import attach_text, step
+from stm32_hil.target.base import Capability, ResetKind, Target
 
 G0_NO_AREA = {"pcrop1a_strt": 0x1FF, "pcrop1a_end": 0, "pcrop1b_strt": 0x1FF, "pcrop1b_end": 0}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from harness.errors import TargetTimeout
-from harness.target.base import Target
+from stm32_hil.errors import TargetTimeout
+from stm32_hil.target.base import Target
 
 
 def wait_until(

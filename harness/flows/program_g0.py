@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 
-from harness.errors import ProtectionError, TargetError
-from harness.flows.internal_flash import InternalFlash
-from harness.flows.poll import wait_until
+from stm32_hil.errors import ProtectionError, TargetError
+from stm32_hil.flows.internal_flash import InternalFlash
+from stm32_hil.flows.poll import wait_until
 
 KEYR, OPTKEYR, SR, CR = 0x08, 0x0C, 0x10, 0x14
 SR_EOP, SR_BSY1, SR_CFGBSY = 1 << 0, 1 << 16, 1 << 18

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from harness.errors import FlashError, ProtectionError
-from harness.flows.internal_flash import InternalFlash
-from harness.flows.poll import wait_until
+from stm32_hil.errors import FlashError, ProtectionError
+from stm32_hil.flows.internal_flash import InternalFlash
+from stm32_hil.flows.poll import wait_until
 
 BANK_STRIDE = 0x100
 KEYR, OPTKEYR, CR, SR, CCR = 0x04, 0x08, 0x0C, 0x10, 0x14

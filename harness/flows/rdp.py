@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.errors import ConfigError, FlashError, ProtectionError
-from harness.flows.flash_scan import FlashScan, pages_overlapping, scan_flash
-from harness.flows.option_bytes import (
+from stm32_hil.errors import ConfigError, FlashError, ProtectionError
+from stm32_hil.flows.flash_scan import FlashScan, pages_overlapping, scan_flash
+from stm32_hil.flows.option_bytes import (
     RDP_LEVEL0,
     RDP_LEVEL1,
     RDP_LEVEL2,
@@ -22,9 +22,9 @@ from harness.flows.option_bytes import (
     read_option_bytes,
     write_option_bytes,
 )
-from harness.flows.safety import Safety, check_allowed
-from harness.report import attach_text, step
-from harness.target.base import Target
+from stm32_hil.flows.safety import Safety, check_allowed
+from stm32_hil.report import attach_text, step
+from stm32_hil.target.base import Target
 
 RDP_BYTES = {0: RDP_LEVEL0, 1: RDP_LEVEL1, 2: RDP_LEVEL2}
 

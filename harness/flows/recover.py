@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from harness.errors import HarnessError, ProtectionError, TargetError
-from harness.flows.flash_scan import scan_flash
-from harness.flows.internal_flash import internal_flash
-from harness.flows.option_bytes import OptionBytes, option_model, read_option_bytes
-from harness.flows.pcrop import pcrop_regression
-from harness.flows.rdp import kept_pcrop_pages, rdp_regression
-from harness.flows.safety import Safety, check_allowed, restore_option_bytes
-from harness.report import attach_text, step
-from harness.target.base import Capability, Pin, Target
+from stm32_hil.errors import HarnessError, ProtectionError, TargetError
+from stm32_hil.flows.flash_scan import scan_flash
+from stm32_hil.flows.internal_flash import internal_flash
+from stm32_hil.flows.option_bytes import OptionBytes, option_model, read_option_bytes
+from stm32_hil.flows.pcrop import pcrop_regression
+from stm32_hil.flows.rdp import kept_pcrop_pages, rdp_regression
+from stm32_hil.flows.safety import Safety, check_allowed, restore_option_bytes
+from stm32_hil.report import attach_text, step
+from stm32_hil.target.base import Capability, Pin, Target
 
 DEMCR = 0xE000EDFC  # Debug Exception and Monitor Control Register (ARMv6-M/v7-M)
 DEMCR_VC_CORERESET = 1 << 0

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import HarnessError, SafetyError, TargetError
-from harness.report import attach_text, option_table, step
-from harness.target.base import Target
+from stm32_hil.errors import HarnessError, SafetyError, TargetError
+from stm32_hil.report import attach_text, option_table, step
+from stm32_hil.target.base import Target
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,8 @@ class OptionRestoreError(TargetError):
 
 def restore_option_bytes(target: Target, snapshot: Any, *, safety: Safety | None = None) -> None:
     """Bring the option bytes back to `snapshot` (an OptionBytes), undoing PCROP if needed."""
-    from harness.flows.option_bytes import read_option_bytes, write_option_bytes
-    from harness.flows.pcrop import pcrop_regression
+    from stm32_hil.flows.option_bytes import read_option_bytes, write_option_bytes
+    from stm32_hil.flows.pcrop import pcrop_regression
 
     current = read_option_bytes(target)
     if not current.diff(snapshot):
@@ -104,7 +104,7 @@ def option_bytes_guard(target: Target, *, safety: Safety | None = None) -> Itera
     A restore that fails raises `OptionRestoreError` carrying (and attaching) the snapshot:
     a board silently left at RDP level 1 would fail every later test in confusing ways.
     """
-    from harness.flows.option_bytes import read_option_bytes
+    from stm32_hil.flows.option_bytes import read_option_bytes
 
     snapshot = read_option_bytes(target)
     words = snapshot.encode(target.part)

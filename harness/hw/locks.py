@@ -15,7 +15,7 @@ from pathlib import Path
 
 import filelock
 
-from harness.errors import TargetError
+from stm32_hil.errors import TargetError
 
 ENV_LOCK_DIR = "HIL_LOCK_DIR"
 DEFAULT_LOCK_DIR = Path.home() / ".cache" / "stm32-hil" / "locks"

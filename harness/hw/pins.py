@@ -12,8 +12,8 @@ from typing import Protocol
 
 import serial
 
-from harness.errors import ConfigError, TargetError
-from harness.inventory import PinSpec
+from stm32_hil.errors import ConfigError, TargetError
+from stm32_hil.inventory import PinSpec
 
 LINES = ("dtr", "rts")
 

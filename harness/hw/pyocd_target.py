@@ -15,7 +15,7 @@ from typing import Any
 
 import serial
 
-from harness.errors import (
+from stm32_hil.errors import (
     BusFault,
     CapabilityError,
     ConfigError,
@@ -24,11 +24,11 @@ from harness.errors import (
     TargetError,
     TargetTimeout,
 )
-from harness.hw.locks import DEFAULT_TIMEOUT_S, BoardLock
-from harness.hw.pins import LINES, SerialLinePins
-from harness.inventory import BoardSpec
-from harness.parts import Part, get_part
-from harness.target.base import CORE_REGISTERS, Capability, HaltReason, Pin, ResetKind, Target
+from stm32_hil.hw.locks import DEFAULT_TIMEOUT_S, BoardLock
+from stm32_hil.hw.pins import LINES, SerialLinePins
+from stm32_hil.inventory import BoardSpec
+from stm32_hil.parts import Part, get_part
+from stm32_hil.target.base import CORE_REGISTERS, Capability, HaltReason, Pin, ResetKind, Target
 
 CONNECT_MODES = ("attach", "halt", "under-reset")
 POLL_S = 0.002  # wait_for_halt polling period (wall clock)

@@ -1,6 +1,6 @@
 """STM32 parts: every chip of stm32-data, with the hand-written facts of `catalogue.toml`."""
 
-from harness.parts.catalogue import (
+from stm32_hil.parts.catalogue import (
     BootloaderInfo,
     FlashGeometry,
     MemoryRegion,

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from harness.errors import ConfigError
-from harness.parts import chipdata
-from harness.parts.chipdata import BlockInfo, ChipData
+from stm32_hil.errors import ConfigError
+from stm32_hil.parts import chipdata
+from stm32_hil.parts.chipdata import BlockInfo, ChipData
 
-# stm32-data core names -> the core models of harness.sim.cpu
+# stm32-data core names -> the core models of stm32_hil.sim.cpu
 CORES = {
     "cm0": "cortex-m0",
     "cm0p": "cortex-m0+",
@@ -212,7 +212,7 @@ def _region(d: dict[str, Any], default_name: str) -> MemoryRegion:
 
 @functools.cache
 def _catalogue() -> dict[str, Any]:
-    text = resources.files("harness.parts").joinpath("catalogue.toml").read_text()
+    text = resources.files("stm32_hil.parts").joinpath("catalogue.toml").read_text()
     return tomllib.loads(text)
 
 

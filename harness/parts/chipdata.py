@@ -1,6 +1,6 @@
 """Every STM32's memory map, peripheral blocks and register layouts, from stm32-data.
 
-The facts come from `data/stm32.json.gz`, which `python -m harness.parts.generate` builds from an
+The facts come from `data/stm32.json.gz`, which `python -m stm32_hil.parts.generate` builds from an
 stm32-data snapshot (itself extracted from ST's CubeMX database and SVD files). The file is
 read lazily on first use and every object built from it is cached, so importing this module
 costs nothing and repeated look-ups are free.
@@ -12,7 +12,7 @@ So TIM CCR1..CCR4 are `CCR[0]`..`CCR[3]`, GPIO MODER pins are fields `MODER[0]`.
 Registers of nested blocks are `BLOCK.REG`, of nested block arrays `BLOCK[i].REG`
 (DMA `ST[0].CR`, H7 FLASH `BANK[1].SR`, bxCAN `TX[2].TIR`).
 
-This module is the raw data; `harness.parts.catalogue` merges it with hand-written facts
+This module is the raw data; `stm32_hil.parts.catalogue` merges it with hand-written facts
 (bootloader, option bytes) that the data does not carry.
 """
 
@@ -30,7 +30,7 @@ from functools import cached_property
 from importlib import resources
 from typing import Any
 
-from harness.errors import ConfigError, UnknownPartError
+from stm32_hil.errors import ConfigError, UnknownPartError
 
 DATA_FILE = "data/stm32.json.gz"
 _SUPPORTED_FORMAT = 1
@@ -273,13 +273,13 @@ class ChipData:
 
 @functools.cache
 def _document() -> dict[str, Any]:
-    raw = resources.files("harness.parts").joinpath(DATA_FILE).read_bytes()
+    raw = resources.files("stm32_hil.parts").joinpath(DATA_FILE).read_bytes()
     doc: dict[str, Any] = json.loads(gzip.decompress(raw))
     if doc.get("format") != _SUPPORTED_FORMAT:
         raise ConfigError(
             f"harness/parts/{DATA_FILE} has format {doc.get('format')!r}, "
             f"this harness reads format {_SUPPORTED_FORMAT}",
-            hint="regenerate it with 'python -m harness.parts.generate'",
+            hint="regenerate it with 'python -m stm32_hil.parts.generate'",
         )
     return doc
 
@@ -338,7 +338,7 @@ def resolve(name: str) -> str:
         f"unknown part {name!r}: stm32-data holds no chip {wanted}",
         hint=("closest: " + ", ".join(close))
         if close
-        else "see harness.parts.chipdata.chip_names()",
+        else "see stm32_hil.parts.chipdata.chip_names()",
     )
 
 

@@ -1,6 +1,6 @@
 """Build `harness/parts/data/stm32.json.gz` from an stm32-data snapshot.
 
-    python -m harness.parts.generate [--source DIR] [--check]
+    python -m stm32_hil.parts.generate [--source DIR] [--check]
 
 The snapshot (`chips.json.gz` + `registers.json.gz` + `README.md`, see its README) is ~8 MB
 compressed and ~80 MB of JSON; the harness needs a fraction of it. This script keeps the facts
@@ -394,7 +394,7 @@ def encode(document: dict[str, Json]) -> bytes:
 def main(argv: list[str] | None = None) -> int:
     """Generate (or with --check, verify) the committed data file; returns the exit status."""
     parser = argparse.ArgumentParser(
-        prog="python -m harness.parts.generate",
+        prog="python -m stm32_hil.parts.generate",
         description="Build harness/parts/data/stm32.json.gz from an stm32-data snapshot.",
     )
     parser.add_argument(
@@ -444,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
             state = "is missing" if committed is None else "differs from a regeneration"
             print(
                 f"{output} {state} from {source}\n"
-                "  -> run 'python -m harness.parts.generate' and commit the result",
+                "  -> run 'python -m stm32_hil.parts.generate' and commit the result",
                 file=sys.stderr,
             )
             return 1

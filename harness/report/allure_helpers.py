@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 
-from harness.parts import Part
-from harness.report.tables import option_table
+from stm32_hil.parts import Part
+from stm32_hil.report.tables import option_table
 
 try:
     import allure

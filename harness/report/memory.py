@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.report.allure_helpers import attach_text
-from harness.report.hexdiff import first_difference, hexdiff
+from stm32_hil.report.allure_helpers import attach_text
+from stm32_hil.report.hexdiff import first_difference, hexdiff
 
 
 def assert_memory_equal(actual: bytes, expected: bytes, base: int, what: str = "memory") -> None:

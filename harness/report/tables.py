@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from harness.parts import Part
+from stm32_hil.parts import Part
 
 
 def option_table(

@@ -11,35 +11,35 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from harness.errors import ConfigError, ProtectionError, TargetError
-from harness.inventory import BoardSpec
-from harness.parts import Part, chipdata, get_part
-from harness.parts.chipdata import BlockInfo
-from harness.sim.bus import Access, Alias, Bus, Device, Memory
-from harness.sim.clock import Clock
-from harness.sim.faults import FaultInjector, FaultKind
-from harness.sim.memories.flash_array import FlashArray
-from harness.sim.periph import models
-from harness.sim.periph.context import BlockContext
-from harness.sim.periph.generic import GapLog, GenericBlock
-from harness.sim.periph.sysinfo import IdcodeBlock, fill_engineering, unique_id
-from harness.sim.periph.usart import Usart
-from harness.sim.rom import boot
-from harness.sim.rom import entry as bootrom_entry
-from harness.target.base import ResetKind
+from stm32_hil.errors import ConfigError, ProtectionError, TargetError
+from stm32_hil.inventory import BoardSpec
+from stm32_hil.parts import Part, chipdata, get_part
+from stm32_hil.parts.chipdata import BlockInfo
+from stm32_hil.sim.bus import Access, Alias, Bus, Device, Memory
+from stm32_hil.sim.clock import Clock
+from stm32_hil.sim.faults import FaultInjector, FaultKind
+from stm32_hil.sim.memories.flash_array import FlashArray
+from stm32_hil.sim.periph import models
+from stm32_hil.sim.periph.context import BlockContext
+from stm32_hil.sim.periph.generic import GapLog, GenericBlock
+from stm32_hil.sim.periph.sysinfo import IdcodeBlock, fill_engineering, unique_id
+from stm32_hil.sim.periph.usart import Usart
+from stm32_hil.sim.rom import boot
+from stm32_hil.sim.rom import entry as bootrom_entry
+from stm32_hil.target.base import ResetKind
 
 if TYPE_CHECKING:
-    from harness.sim.rom.boot import BootDecision
-    from harness.sim.rom.entry import EntryReport
+    from stm32_hil.sim.rom.boot import BootDecision
+    from stm32_hil.sim.rom.entry import EntryReport
 
 DEFAULT_HZ = 64_000_000  # virtual core clock: one instruction = one cycle
 DEBUG_ACCESS_US = 1.0  # virtual time one debug-port transaction takes
 
 # Flash controller model per `flash_controller` key of the catalogue.
 CONTROLLERS = {
-    "g0": "harness.sim.periph.flash_g0:G0FlashController",
-    "h7": "harness.sim.periph.flash_h7:H7FlashController",
-    "basic": "harness.sim.periph.flash_basic:BasicFlashController",
+    "g0": "stm32_hil.sim.periph.flash_g0:G0FlashController",
+    "h7": "stm32_hil.sim.periph.flash_h7:H7FlashController",
+    "basic": "stm32_hil.sim.periph.flash_basic:BasicFlashController",
 }
 
 
@@ -112,7 +112,7 @@ class SimBoard:
         self._remap: Device | None = None  # G0 SYSCFG MEM_MODE override of the boot alias
         if part.boot_alias:
             self.bus.attach(Alias("BOOT_ALIAS", 0x00000000, part.flash.size, self._alias_target))
-        from harness.sim.memories.external import attach_external_flash
+        from stm32_hil.sim.memories.external import attach_external_flash
 
         self.external = attach_external_flash(self)  # inventory external_flash (QUADSPI)
         for block in part.blocks:  # every other block of the chip, built on first access
@@ -128,7 +128,7 @@ class SimBoard:
     @classmethod
     def from_inventory(cls, name: str, inventory: str | None = None) -> SimBoard:
         """A fresh board from the inventory (default `fixtures/boards.toml`)."""
-        from harness.inventory import Inventory
+        from stm32_hil.inventory import Inventory
 
         return cls(Inventory.load(inventory).get(name))
 
@@ -143,7 +143,7 @@ class SimBoard:
     def _write_bootrom_vectors(self, sysmem: Memory) -> None:
         """System memory holds a vector table (initial MSP, reset vector) like the real ROM.
 
-        The ROM code itself is Python (harness.sim.rom.bootrom); these words make a jump into
+        The ROM code itself is Python (stm32_hil.sim.rom.bootrom); these words make a jump into
         system memory look right to firmware that reads them before branching.
         """
         if self.part.bootloader is None:
@@ -171,14 +171,14 @@ class SimBoard:
 
     def _make_core(self) -> None:
         try:
-            core_mod = importlib.import_module("harness.sim.cpu.core")
+            core_mod = importlib.import_module("stm32_hil.sim.cpu.core")
         except ModuleNotFoundError:
             return
         self.core = core_mod.CortexM(self)
 
     def _make_bootrom(self) -> None:
         """The system-memory ROM; it takes the USART whenever the part boots into it."""
-        from harness.sim.rom.bootrom import Bootrom
+        from stm32_hil.sim.rom.bootrom import Bootrom
 
         if self.part.flash_controller == "basic" or self.part.bootloader is None:
             return  # parts simulated for external loaders only: no bootloader model
@@ -251,7 +251,7 @@ class SimBoard:
             raise TargetError(
                 f"{self.name}: debug port not answering: the firmware reconfigured the SWD "
                 f"pins ({problem})",
-                hint="connect under reset (harness.flows.recover.connect_under_reset): with "
+                hint="connect under reset (stm32_hil.flows.recover.connect_under_reset): with "
                 "NRST held the firmware never runs and the pins stay SWD",
             )
 
@@ -325,7 +325,7 @@ class SimBoard:
 
         Test set-up shortcut: cells are programmed unit by unit through the array (1 -> 0, ECC
         bookkeeping kept), skipping blank units; the FLASH registers are not involved. Flows
-        that must exercise the controller use `harness.flows.internal_flash` instead.
+        that must exercise the controller use `stm32_hil.flows.internal_flash` instead.
         """
         array = self.flash.array
         unit = array.unit

@@ -12,7 +12,7 @@ import bisect
 import enum
 from collections.abc import Callable
 
-from harness.errors import BusFault
+from stm32_hil.errors import BusFault
 
 
 class Access(enum.Enum):

@@ -13,11 +13,11 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from harness.errors import UnknownBoardError
+from stm32_hil.errors import UnknownBoardError
 
 if TYPE_CHECKING:
-    from harness.inventory import BoardSpec
-    from harness.sim.board import SimBoard
+    from stm32_hil.inventory import BoardSpec
+    from stm32_hil.sim.board import SimBoard
 
 _lock = threading.RLock()
 _boards: dict[str, SimBoard] = {}
@@ -54,7 +54,7 @@ def names() -> list[str]:
 
 def board_for(spec: BoardSpec) -> SimBoard:
     """The live board for a sim inventory entry, created from `spec` if none exists yet."""
-    from harness.sim.board import SimBoard
+    from stm32_hil.sim.board import SimBoard
 
     with _lock:
         board = _boards.get(spec.name)
@@ -72,7 +72,7 @@ def get_or_create(name: str, inventory: str | None = None) -> SimBoard:
         board = _boards.get(name)
         if board is not None:
             return board
-        from harness.inventory import Inventory
+        from stm32_hil.inventory import Inventory
 
         inv = Inventory.load(inventory)
         spec = inv.boards.get(name)

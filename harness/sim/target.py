@@ -6,12 +6,12 @@ from typing import Any
 
 import serial
 
-from harness.errors import CapabilityError, TargetTimeout
-from harness.inventory import BoardSpec
-from harness.parts import Part, get_part
-from harness.sim.board import SimBoard
-from harness.sim.bus import Access
-from harness.target.base import Capability, HaltReason, Pin, ResetKind, Target
+from stm32_hil.errors import CapabilityError, TargetTimeout
+from stm32_hil.inventory import BoardSpec
+from stm32_hil.parts import Part, get_part
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.sim.bus import Access
+from stm32_hil.target.base import Capability, HaltReason, Pin, ResetKind, Target
 
 _BASE_CAPS = frozenset(
     {
@@ -165,6 +165,6 @@ class SimTarget(Target):
 
     # -- uart --------------------------------------------------------------------------
     def open_uart(self, **kwargs: Any) -> serial.SerialBase:
-        from harness.sim.links.serial_link import open_sim_port
+        from stm32_hil.sim.links.serial_link import open_sim_port
 
         return open_sim_port(self.board, **kwargs)

@@ -1,8 +1,8 @@
 """External loaders (.stldr): parsing and plausibility checks."""
 
-from harness.stldr.checks import check_fits
-from harness.stldr.elf import FUNCTION_NAMES, Segment, Stldr, load
-from harness.stldr.storage_info import DeviceType, Sector, StorageInfo
+from stm32_hil.stldr.checks import check_fits
+from stm32_hil.stldr.elf import FUNCTION_NAMES, Segment, Stldr, load
+from stm32_hil.stldr.storage_info import DeviceType, Sector, StorageInfo
 
 __all__ = [
     "FUNCTION_NAMES",

@@ -9,12 +9,12 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING
 
-from harness.parts import MemoryRegion, Part
-from harness.stldr.errors import LayoutError
-from harness.stldr.storage_info import STORAGE_INFO_SIZE, DeviceType
+from stm32_hil.parts import MemoryRegion, Part
+from stm32_hil.stldr.errors import LayoutError
+from stm32_hil.stldr.storage_info import STORAGE_INFO_SIZE, DeviceType
 
 if TYPE_CHECKING:
-    from harness.stldr.elf import Stldr
+    from stm32_hil.stldr.elf import Stldr
 
 # Address windows where STM32 parts map external or internal memories (RM0433, RM0410,
 # RM0386, RM0090 memory maps): internal flash, FMC NOR/PSRAM banks, QUADSPI/OCTOSPI windows,

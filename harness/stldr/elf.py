@@ -15,14 +15,14 @@ from pathlib import Path
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
-from harness.errors import LoaderError
-from harness.stldr.errors import (
+from stm32_hil.errors import LoaderError
+from stm32_hil.stldr.errors import (
     MissingSymbolError,
     NotElfError,
     TruncatedElfError,
     WrongArchitectureError,
 )
-from harness.stldr.storage_info import STORAGE_INFO_SIZE, StorageInfo
+from stm32_hil.stldr.storage_info import STORAGE_INFO_SIZE, StorageInfo
 
 EM_ARM = 40
 EF_ARM_ABI_FLOAT_HARD = 0x400
@@ -202,7 +202,7 @@ def load(source: str | Path | bytes, *, name: str | None = None) -> Stldr:
 
 
 def _parse(data: bytes, where: str) -> Stldr:
-    from harness.stldr.checks import layout_errors, metadata_warnings
+    from stm32_hil.stldr.checks import layout_errors, metadata_warnings
 
     elf = ELFFile(io.BytesIO(data))
     symbols = _symbols(elf)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.errors import LoaderError
+from stm32_hil.errors import LoaderError
 
 
 class NotElfError(LoaderError):

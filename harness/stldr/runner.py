@@ -16,11 +16,11 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from harness.errors import HarnessError, LoaderError, TargetTimeout
-from harness.parts import MemoryRegion
-from harness.stldr.checks import check_fits
-from harness.stldr.elf import Stldr
-from harness.target.base import HaltReason, Target
+from stm32_hil.errors import HarnessError, LoaderError, TargetTimeout
+from stm32_hil.parts import MemoryRegion
+from stm32_hil.stldr.checks import check_fits
+from stm32_hil.stldr.elf import Stldr
+from stm32_hil.target.base import HaltReason, Target
 
 BKPT_TRAP = b"\x00\xbe\x00\xbe"  # BKPT #0, twice: the word below the image
 XPSR_THUMB = 0x01000000

@@ -18,12 +18,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.errors import HarnessError, LoaderError
-from harness.report.hexdiff import first_difference
-from harness.stldr.checks import check_fits
-from harness.stldr.elf import Stldr
-from harness.stldr.runner import LoaderCallError, LoaderRunner
-from harness.target.base import Target
+from stm32_hil.errors import HarnessError, LoaderError
+from stm32_hil.report.hexdiff import first_difference
+from stm32_hil.stldr.checks import check_fits
+from stm32_hil.stldr.elf import Stldr
+from stm32_hil.stldr.runner import LoaderCallError, LoaderRunner
+from stm32_hil.target.base import Target
 
 CHECKS = (
     "metadata",
@@ -108,7 +108,7 @@ class Device:
 
 
 def _first_difference(got: bytes, want: bytes) -> int:
-    """Offset of the first differing byte, -1 when equal (see harness.report.first_difference)."""
+    """Offset of the first differing byte, -1 when equal (see stm32_hil.report.first_difference)."""
     where = first_difference(want, got)
     return -1 if where is None else where
 

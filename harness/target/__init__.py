@@ -1,6 +1,6 @@
 """The Target interface: what suites and flows may ask of a board, simulated or real."""
 
-from harness.target.base import (
+from stm32_hil.target.base import (
     Capability,
     HaltReason,
     Identity,

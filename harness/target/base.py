@@ -12,13 +12,13 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from harness.errors import CapabilityError
+from stm32_hil.errors import CapabilityError
 
 if TYPE_CHECKING:
     import serial
 
-    from harness.inventory import BoardSpec
-    from harness.parts import Part
+    from stm32_hil.inventory import BoardSpec
+    from stm32_hil.parts import Part
 
 
 class Capability(str, enum.Enum):
@@ -76,7 +76,10 @@ CORE_REGISTERS = (
 
 
 class Target(ABC):
-    """A board under test. Backends: `harness.sim.target.SimTarget`, `harness.hw.pyocd_target`."""
+    """A board under test.
+
+    Backends: `stm32_hil.sim.target.SimTarget` and `stm32_hil.hw.pyocd_target`.
+    """
 
     backend: str = "abstract"
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.an3155 import (
+from stm32_hil.an3155 import (
     Bootloader,
     NackError,
     SyncError,
@@ -19,10 +19,10 @@ from harness.an3155 import (
     verify_image,
     write_image,
 )
-from harness.an3155.framing import ACK, NACK
-from harness.flows.internal_flash import internal_flash
-from harness.target import Target
-from harness.target.base import Pin, ResetKind
+from stm32_hil.an3155.framing import ACK, NACK
+from stm32_hil.flows.internal_flash import internal_flash
+from stm32_hil.target import Target
+from stm32_hil.target.base import Pin, ResetKind
 
 # The ROM bootloaders modelled and checked here are those of the G0 and H7 parts.
 pytestmark = [pytest.mark.needs("boot0", "uart"), pytest.mark.family("g0", "h7")]

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from harness.flows.bootloader_entry import BootloaderEntryError, enter_bootloader
-from harness.flows.internal_flash import internal_flash
-from harness.report import attach_text, step
-from harness.target import Target
-from harness.target.base import Capability, Pin, ResetKind
+from stm32_hil.flows.bootloader_entry import BootloaderEntryError, enter_bootloader
+from stm32_hil.flows.internal_flash import internal_flash
+from stm32_hil.report import attach_text, step
+from stm32_hil.target import Target
+from stm32_hil.target.base import Capability, Pin, ResetKind
 
 # Our jump test firmware exists for G0 and H7 (firmware/).
 pytestmark = [pytest.mark.needs("uart"), pytest.mark.family("g0", "h7")]
@@ -121,7 +121,7 @@ def test_entry_by_boot0_pin(target: Target) -> None:
 
 @pytest.mark.destructive
 def test_entry_by_option_bytes_restores_them(target: Target, safety: Any) -> None:
-    from harness.flows.option_bytes import read_option_bytes
+    from stm32_hil.flows.option_bytes import read_option_bytes
 
     load_application(target, "jump_ok")
     before = read_option_bytes(target)

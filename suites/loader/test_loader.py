@@ -12,20 +12,20 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.plugin import prepare_board
-from harness.errors import HarnessError
-from harness.inventory import BoardSpec, Inventory
-from harness.parts import get_part
-from harness.stldr import check_fits, load
-from harness.stldr.validate import CHECKS, validate
-from harness.target.factory import open_target
+from stm32_hil.errors import HarnessError
+from stm32_hil.inventory import BoardSpec, Inventory
+from stm32_hil.parts import get_part
+from stm32_hil.stldr import check_fits, load
+from stm32_hil.stldr.validate import CHECKS, validate
+from stm32_hil.target.factory import open_target
+from stm32_hil_pytest.plugin import prepare_board
 
 LOADERS = Path(__file__).resolve().parents[2] / "loaders" / "good"
 OWN = {"h743_w25q128.stldr": "nucleo-h743zi", "h750_mt25tl01g.stldr": "stm32h750b-dk"}
 
 
 def _device_size(spec: BoardSpec) -> int:
-    from harness.sim.memories.nor.chips import chip_spec
+    from stm32_hil.sim.memories.nor.chips import chip_spec
 
     return sum(chip_spec(e.chip).size * e.chips for e in spec.external_flash)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import ConfigError
-from harness.flows.internal_flash import FLOW_FAMILIES, internal_flash
-from harness.report import assert_memory_equal, attach_option_bytes, step
-from harness.target import Target
+from stm32_hil.errors import ConfigError
+from stm32_hil.flows.internal_flash import FLOW_FAMILIES, internal_flash
+from stm32_hil.report import assert_memory_equal, attach_option_bytes, step
+from stm32_hil.target import Target
 
 
 def test_identity_matches_the_inventory(target: Target) -> None:

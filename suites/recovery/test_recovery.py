@@ -8,21 +8,21 @@ from typing import Any
 
 import pytest
 
-from harness.errors import ConfigError, EccError, HarnessError, ProtectionError, SafetyError
-from harness.flows.bootloader_entry import boot_target
-from harness.flows.internal_flash import FLOW_FAMILIES, internal_flash
-from harness.flows.option_bytes import (
+from stm32_hil.errors import ConfigError, EccError, HarnessError, ProtectionError, SafetyError
+from stm32_hil.flows.bootloader_entry import boot_target
+from stm32_hil.flows.internal_flash import FLOW_FAMILIES, internal_flash
+from stm32_hil.flows.option_bytes import (
     H7OptionBytes,
     option_model,
     read_option_bytes,
     write_option_bytes,
 )
-from harness.flows.pcrop import set_pcrop_area
-from harness.flows.rdp import rdp_regression, set_rdp
-from harness.flows.recover import connect_under_reset, recover, restore_factory_option_bytes
-from harness.report import assert_memory_equal, attach_text, step
-from harness.target import Target
-from harness.target.base import Capability, ResetKind
+from stm32_hil.flows.pcrop import set_pcrop_area
+from stm32_hil.flows.rdp import rdp_regression, set_rdp
+from stm32_hil.flows.recover import connect_under_reset, recover, restore_factory_option_bytes
+from stm32_hil.report import assert_memory_equal, attach_text, step
+from stm32_hil.target import Target
+from stm32_hil.target.base import Capability, ResetKind
 
 # Option-byte and flash flows exist for these families only.
 pytestmark = pytest.mark.family(*FLOW_FAMILIES)
@@ -37,7 +37,7 @@ def _pattern(n: int, seed: int = 0) -> bytes:
 @pytest.mark.parts("STM32H743ZI")
 @pytest.mark.parametrize("kind", ["reset", "power_loss"])
 def test_power_loss_while_flashing_is_recovered(target: Target, sim_board: Any, kind: str) -> None:
-    from harness.sim.faults import FaultKind, FaultPlan, FaultTrigger
+    from stm32_hil.sim.faults import FaultKind, FaultPlan, FaultTrigger
 
     geo = target.part.flash
     base = geo.base + geo.bank_size + geo.page_size  # bank 2, sector 1

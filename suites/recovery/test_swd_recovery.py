@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ProtectionError, TargetError
-from harness.flows.internal_flash import internal_flash
-from harness.flows.recover import connect_under_reset, recover
-from harness.report import attach_text, step
-from harness.target import Target
-from harness.target.base import Capability, Pin, ResetKind
+from stm32_hil.errors import ProtectionError, TargetError
+from stm32_hil.flows.internal_flash import internal_flash
+from stm32_hil.flows.recover import connect_under_reset, recover
+from stm32_hil.report import attach_text, step
+from stm32_hil.target import Target
+from stm32_hil.target.base import Capability, Pin, ResetKind
 
 pytestmark = [
     pytest.mark.destructive,

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.an3155 import Bootloader
-from harness.sim.board import SimBoard
-from harness.sim.links.serial_link import open_sim_port
+from stm32_hil.an3155 import Bootloader
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.sim.links.serial_link import open_sim_port
 
 
 def boot_to_rom(board: SimBoard) -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 import serial
 from click.testing import CliRunner
 
-from harness.an3155 import Bootloader
-from harness.cli.an3155 import an3155
-from harness.sim import live as registry
-from harness.sim.board import SimBoard
+from stm32_hil.an3155 import Bootloader
+from stm32_hil.cli.an3155 import an3155
+from stm32_hil.sim import live as registry
+from stm32_hil.sim.board import SimBoard
 
 
 def test_info_read_erase_over_sim_url(tmp_path: Path) -> None:
@@ -43,7 +43,7 @@ def test_sim_serve_pty_prints_path_and_stops_on_sigterm() -> None:
         [
             sys.executable,
             "-c",
-            "from harness.cli.main import main; main()",
+            "from stm32_hil.cli.main import main; main()",
             "sim",
             "serve",
             "--board",

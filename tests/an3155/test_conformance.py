@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.an3155.peers import stm32flash_cmd, stm32loader_available, stm32loader_cmd
-from harness.sim.board import SimBoard
-from harness.sim.links.serve import PtyServer, run_in_thread
+from stm32_hil.an3155.peers import stm32flash_cmd, stm32loader_available, stm32loader_cmd
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.sim.links.serve import PtyServer, run_in_thread
 
 pytestmark = pytest.mark.sim_only
 BOARDS = {"nucleo-g071rb": "G0", "nucleo-h743zi": "H7"}

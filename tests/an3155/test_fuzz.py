@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.an3155 import Bootloader
-from harness.sim.board import SimBoard
-from harness.sim.links.serial_link import open_sim_port
+from stm32_hil.an3155 import Bootloader
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.sim.links.serial_link import open_sim_port
 
 _BOARD = SimBoard.from_inventory("nucleo-h743zi")
 _BOARD.set_pin("BOOT0", True)

@@ -7,7 +7,7 @@ import os
 import pytest
 import serial
 
-from harness.an3155 import (
+from stm32_hil.an3155 import (
     Bootloader,
     NackError,
     NoResponseError,
@@ -17,10 +17,10 @@ from harness.an3155 import (
     verify_image,
     write_image,
 )
-from harness.an3155.framing import ACK, NACK
-from harness.sim.board import SimBoard
-from harness.sim.links.line import LineFaults
-from harness.sim.links.serial_link import open_sim_port
+from stm32_hil.an3155.framing import ACK, NACK
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.sim.links.line import LineFaults
+from stm32_hil.sim.links.serial_link import open_sim_port
 
 pytestmark = pytest.mark.sim_only
 
@@ -195,7 +195,7 @@ def test_g0_option_area_write_resets_with_new_options(board: SimBoard, bl: Bootl
 
 
 def test_sim_url_and_wrong_parity(board: SimBoard) -> None:
-    from harness.sim import live as registry
+    from stm32_hil.sim import live as registry
 
     registry.register(board, "an3155-url-board")
     try:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import serial
 
-from harness.an3155.crc import stm32_crc32
-from harness.an3155.framing import address_frame, data_frame, extended_erase_frame, length_frame
-from harness.an3155.image import frames
-from harness.sim.links.line import DEVICE_FRAMING, Framing, LineFaults, transcode
+from stm32_hil.an3155.crc import stm32_crc32
+from stm32_hil.an3155.framing import address_frame, data_frame, extended_erase_frame, length_frame
+from stm32_hil.an3155.image import frames
+from stm32_hil.sim.links.line import DEVICE_FRAMING, Framing, LineFaults, transcode
 
 
 def test_stm32_crc_known_vectors() -> None:

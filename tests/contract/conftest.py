@@ -1,7 +1,7 @@
 """Backends for the contract suite: the same tests run on SimTarget and on PyOCDTarget.
 
 The pyOCD backend connects through the simulated probe `sim:<board>` to the very board object
-the sim backend uses (harness.sim.live), so both see one piece of simulated silicon.
+the sim backend uses (stm32_hil.sim.live), so both see one piece of simulated silicon.
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from harness.inventory import BoardSpec, Inventory
-from harness.sim import live as registry
-from harness.sim.board import SimBoard
-from harness.sim.target import SimTarget
-from harness.target.base import ResetKind, Target
+from stm32_hil.inventory import BoardSpec, Inventory
+from stm32_hil.sim import live as registry
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.sim.target import SimTarget
+from stm32_hil.target.base import ResetKind, Target
 
 # (sim inventory board, pyOCD target type)
 BOARDS = {"nucleo-g071rb": "cortex_m", "nucleo-h743zi": "stm32h743xx"}
-HAS_CORE = importlib.util.find_spec("harness.sim.cpu.core") is not None
+HAS_CORE = importlib.util.find_spec("stm32_hil.sim.cpu.core") is not None
 
 
 def pyocd_spec(board: str, target_type: str, connect_mode: str = "halt") -> BoardSpec:
@@ -38,7 +38,7 @@ def pyocd_spec(board: str, target_type: str, connect_mode: str = "halt") -> Boar
 
 def program_rdp(board: SimBoard, value: int) -> None:
     """Set the RDP byte through the FLASH registers, as a user's flow would."""
-    from harness.flows.internal_flash import internal_flash
+    from stm32_hil.flows.internal_flash import internal_flash
 
     flash = internal_flash(SimTarget(board.spec, board=board))
     name = "OPTR" if board.part.family == "g0" else "OPTSR"
@@ -71,8 +71,8 @@ def open_target(backend: str, board: SimBoard, connect_mode: str = "halt") -> Ta
     if backend == "sim":
         return SimTarget(board.spec, board=board)
     if not HAS_CORE:
-        pytest.skip("pyOCD needs the simulated Cortex-M core (harness.sim.cpu.core) to connect")
-    from harness.hw.pyocd_target import PyOCDTarget
+        pytest.skip("pyOCD needs the simulated Cortex-M core (stm32_hil.sim.cpu.core) to connect")
+    from stm32_hil.hw.pyocd_target import PyOCDTarget
 
     return PyOCDTarget(pyocd_spec(board.name, BOARDS[board.name], connect_mode))
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.sim.board import SimBoard
-from harness.target.base import HaltReason
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.target.base import HaltReason
 
 from .conftest import MARKER_VALUE, RESET_HANDLER_OFFSET, SPIN_OFFSET, marker_address, open_target
 

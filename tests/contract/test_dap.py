@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pyocd.core import exceptions
 
-from harness.sim.board import SimBoard
-from harness.sim.debug.pyocd_probe import (
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.sim.debug.pyocd_probe import (
     AHB_AP_IDR,
     CDBGPWRUPACK,
     CSYSPWRUPACK,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.hw.locks import BoardBusyError, BoardLock
+from stm32_hil.hw.locks import BoardBusyError, BoardLock
 
 SHARED = Path(os.environ.get("HIL_CONTRACT_LOCK_TMP", "/tmp")) / "stm32-hil-contract-locks"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import serial
 
-from harness.errors import ConfigError
-from harness.hw.pins import SerialLinePins
-from harness.inventory import PinSpec
+from stm32_hil.errors import ConfigError
+from stm32_hil.hw.pins import SerialLinePins
+from stm32_hil.inventory import PinSpec
 
 
 def test_levels_map_to_lines_with_inversion() -> None:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.sim.board import SimBoard
+from stm32_hil.sim.board import SimBoard
 
 BUDGET_S = 120  # a wedged pyOCD fails the test instead of hanging the run
 

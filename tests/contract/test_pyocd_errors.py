@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from harness.errors import ConfigError, ProtectionError, TargetError
-from harness.hw import open_pyocd_target
-from harness.sim.board import SimBoard
-from harness.sim.debug.pyocd_probe import SimProbe
+from stm32_hil.errors import ConfigError, ProtectionError, TargetError
+from stm32_hil.hw import open_pyocd_target
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.sim.debug.pyocd_probe import SimProbe
 
 from .conftest import BOARDS, pyocd_spec
 

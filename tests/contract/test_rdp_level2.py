@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ProtectionError, TargetError
-from harness.flows.internal_flash import internal_flash
-from harness.sim.board import SimBoard
-from harness.sim.target import SimTarget
-from harness.target.base import Target
+from stm32_hil.errors import ProtectionError, TargetError
+from stm32_hil.flows.internal_flash import internal_flash
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.sim.target import SimTarget
+from stm32_hil.target.base import Target
 
 from .conftest import open_target
 

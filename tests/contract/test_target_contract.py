@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from harness.errors import ProtectionError
-from harness.sim.board import SimBoard
-from harness.target.base import Capability, HaltReason, ResetKind, Target
+from stm32_hil.errors import ProtectionError
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.target.base import Capability, HaltReason, ResetKind, Target
 
 from .conftest import MARKER_VALUE, RESET_HANDLER_OFFSET, SPIN_OFFSET, marker_address
 

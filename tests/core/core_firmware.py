@@ -11,8 +11,8 @@ from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 
-from harness.sim.board import SimBoard
-from harness.target.base import ResetKind
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.target.base import ResetKind
 
 FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
 DIRS = {"STM32G071RB": "g071", "STM32H743ZI": "h743"}

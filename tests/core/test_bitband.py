@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.sim.board import SimBoard
+from stm32_hil.sim.board import SimBoard
 
 THUMB_STR_R1_R0 = bytes.fromhex("0160")  # str r1, [r0]
 THUMB_LDR_R2_R0 = bytes.fromhex("0268")  # ldr r2, [r0]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from core_firmware import board_with, image, symbol
 
-from harness.errors import TargetTimeout
-from harness.sim.target import SimTarget
-from harness.target.base import HaltReason, ResetKind
+from stm32_hil.errors import TargetTimeout
+from stm32_hil.sim.target import SimTarget
+from stm32_hil.target.base import HaltReason, ResetKind
 
 PARTS = ["STM32G071RB", "STM32H743ZI"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from core_firmware import board_with, symbol
 
-from harness.errors import TargetError
-from harness.sim.target import SimTarget
-from harness.target.base import HaltReason
+from stm32_hil.errors import TargetError
+from stm32_hil.sim.target import SimTarget
+from stm32_hil.target.base import HaltReason
 
 DHCSR, DCRSR, DCRDR, DEMCR = 0xE000EDF0, 0xE000EDF4, 0xE000EDF8, 0xE000EDFC
 FP_CTRL, FP_COMP0 = 0xE0002000, 0xE0002008

@@ -7,8 +7,8 @@ import re
 import pytest
 from core_firmware import board_with, symbol
 
-from harness.sim.target import SimTarget
-from harness.target.base import HaltReason
+from stm32_hil.sim.target import SimTarget
+from stm32_hil.target.base import HaltReason
 
 CFSR, HFSR, BFAR = 0xE000ED28, 0xE000ED2C, 0xE000ED38
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from harness.errors import TargetError
-from harness.inventory import BoardSpec
-from harness.parts import get_part
-from harness.sim.target import SimTarget
-from harness.target.base import Pin
+from stm32_hil.errors import TargetError
+from stm32_hil.inventory import BoardSpec
+from stm32_hil.parts import get_part
+from stm32_hil.sim.target import SimTarget
+from stm32_hil.target.base import Pin
 
 
 class FakeRealTarget(SimTarget):

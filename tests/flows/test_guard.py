@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from harness.flows.internal_flash import internal_flash
-from harness.flows.option_bytes import read_option_bytes, write_option_bytes
-from harness.flows.pcrop import set_pcrop_area
-from harness.flows.rdp import set_rdp
-from harness.flows.safety import OptionRestoreError, Safety, option_bytes_guard
+from stm32_hil.flows.internal_flash import internal_flash
+from stm32_hil.flows.option_bytes import read_option_bytes, write_option_bytes
+from stm32_hil.flows.pcrop import set_pcrop_area
+from stm32_hil.flows.rdp import set_rdp
+from stm32_hil.flows.safety import OptionRestoreError, Safety, option_bytes_guard
 
 from .conftest import FakeRealTarget
 

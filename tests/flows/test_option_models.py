@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.errors import ConfigError
-from harness.flows.option_bytes import (
+from stm32_hil.errors import ConfigError
+from stm32_hil.flows.option_bytes import (
     G0OptionBytes,
     H7OptionBytes,
     OptionBytes,
     option_model,
 )
-from harness.parts import get_part
+from stm32_hil.parts import get_part
 
 G071 = get_part("STM32G071RB")
 H743 = get_part("STM32H743ZI")

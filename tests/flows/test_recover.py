@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from harness.errors import EccError, HarnessError
-from harness.flows.internal_flash import internal_flash
-from harness.flows.option_bytes import read_option_bytes
-from harness.flows.rdp import set_rdp
-from harness.flows.recover import DEMCR, connect_under_reset, recover
-from harness.sim.faults import FaultKind, FaultPlan, FaultTrigger
+from stm32_hil.errors import EccError, HarnessError
+from stm32_hil.flows.internal_flash import internal_flash
+from stm32_hil.flows.option_bytes import read_option_bytes
+from stm32_hil.flows.rdp import set_rdp
+from stm32_hil.flows.recover import DEMCR, connect_under_reset, recover
+from stm32_hil.sim.faults import FaultKind, FaultPlan, FaultTrigger
 
 from .conftest import DeadDebugTarget
 

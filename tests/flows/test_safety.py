@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from harness.errors import ProtectionError, SafetyError
-from harness.flows.option_bytes import read_option_bytes, write_option_bytes
-from harness.flows.pcrop import pcrop_regression
-from harness.flows.rdp import rdp_regression, set_rdp
-from harness.flows.recover import recover, restore_factory_option_bytes
-from harness.flows.safety import Safety
+from stm32_hil.errors import ProtectionError, SafetyError
+from stm32_hil.flows.option_bytes import read_option_bytes, write_option_bytes
+from stm32_hil.flows.pcrop import pcrop_regression
+from stm32_hil.flows.rdp import rdp_regression, set_rdp
+from stm32_hil.flows.recover import recover, restore_factory_option_bytes
+from stm32_hil.flows.safety import Safety
 
 from .conftest import FakeRealTarget
 

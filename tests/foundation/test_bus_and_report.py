@@ -2,11 +2,11 @@
 
 import pytest
 
-from harness.errors import BusFault
-from harness.parts import get_part
-from harness.report import assert_memory_equal, first_difference, hexdiff, option_table
-from harness.sim.bus import Access, Bus, Memory
-from harness.sim.clock import Clock
+from stm32_hil.errors import BusFault
+from stm32_hil.parts import get_part
+from stm32_hil.report import assert_memory_equal, first_difference, hexdiff, option_table
+from stm32_hil.sim.bus import Access, Bus, Memory
+from stm32_hil.sim.clock import Clock
 
 
 def test_bus_routes_and_faults_on_unmapped() -> None:

@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def hil(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from harness.cli.main import main; main()", *args],
+        [sys.executable, "-c", "from stm32_hil.cli.main import main; main()", *args],
         capture_output=True,
         text=True,
         cwd=cwd,

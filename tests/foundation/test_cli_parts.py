@@ -7,14 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.parts import part_names
+from stm32_hil.parts import part_names
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def hil(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from harness.cli.main import main; main()", *args],
+        [sys.executable, "-c", "from stm32_hil.cli.main import main; main()", *args],
         capture_output=True,
         text=True,
         cwd=REPO,

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import InventoryError, UnknownBoardError
-from harness.inventory import Inventory
+from stm32_hil.errors import InventoryError, UnknownBoardError
+from stm32_hil.inventory import Inventory
 
 SHIPPED = ["nucleo-g071rb", "nucleo-g0b1re", "nucleo-h743zi", "stm32h750b-dk"]
 

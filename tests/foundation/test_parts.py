@@ -2,8 +2,8 @@
 
 import pytest
 
-from harness.errors import ConfigError, UnknownPartError
-from harness.parts import all_parts, get_part
+from stm32_hil.errors import ConfigError, UnknownPartError
+from stm32_hil.parts import all_parts, get_part
 
 REQUIRED = ["STM32G071RB", "STM32G0B1RE", "STM32H743ZI", "STM32H750XB"]
 

@@ -4,7 +4,7 @@ import pytest
 
 TEST_FILE = """
 import pytest
-from harness.target import Target
+from stm32_hil.target import Target
 
 def test_board_fixture(target: Target):
     assert target.identity().pid == target.part.pid
@@ -39,7 +39,6 @@ part = "STM32H750XB"
 
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     pytester.makepyfile(test_boards=TEST_FILE)
-    pytester.makeconftest('pytest_plugins = ["fixtures.plugin"]')
     inventory = pytester.path / "boards.toml"
     inventory.write_text(INVENTORY)
     return pytester.runpytest_subprocess(

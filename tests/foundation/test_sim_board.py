@@ -2,11 +2,11 @@
 
 import pytest
 
-from harness.errors import BusFault
-from harness.inventory import Inventory
-from harness.sim.board import SimBoard
-from harness.sim.target import SimTarget
-from harness.target import Capability, ResetKind
+from stm32_hil.errors import BusFault
+from stm32_hil.inventory import Inventory
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.sim.target import SimTarget
+from stm32_hil.target import Capability, ResetKind
 
 BOARDS = ["nucleo-g071rb", "nucleo-g0b1re", "nucleo-h743zi", "stm32h750b-dk"]
 

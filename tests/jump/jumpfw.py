@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.sim.board import SimBoard
-from harness.sim.links.serial_link import SimSerial, open_sim_port
-from harness.sim.target import SimTarget
-from harness.target.base import ResetKind
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.sim.links.serial_link import SimSerial, open_sim_port
+from stm32_hil.sim.target import SimTarget
+from stm32_hil.target.base import ResetKind
 
 FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
 DIRS = {"g0": "g071", "h7": "h743"}

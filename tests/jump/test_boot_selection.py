@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.sim.board import SimBoard
-from harness.sim.rom import boot
-from harness.sim.rom.boot import BootSource
-from harness.target.base import ResetKind
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.sim.rom import boot
+from stm32_hil.sim.rom.boot import BootSource
+from stm32_hil.target.base import ResetKind
 
 S, F, R = BootSource.SYSTEM, BootSource.FLASH, BootSource.SRAM
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from jumpfw import FAMILIES, running_target, sync, trigger_jump
 
-from harness.an3155 import ACK, Bootloader
-from harness.sim.links.serial_link import open_sim_port
-from harness.sim.rom import entry as bootrom_entry
-from harness.target.base import HaltReason, Pin, ResetKind
+from stm32_hil.an3155 import ACK, Bootloader
+from stm32_hil.sim.links.serial_link import open_sim_port
+from stm32_hil.sim.rom import entry as bootrom_entry
+from stm32_hil.target.base import HaltReason, Pin, ResetKind
 
 MISTAKES = [
     ("g0", "jump_primask", "primask", "PRIMASK was set at the jump"),

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from jumpfw import FAMILIES, running_target
 
-from harness.errors import CapabilityError, ConfigError
-from harness.flows.bootloader_entry import BootloaderEntryError, enter_bootloader
-from harness.flows.option_bytes import read_option_bytes
-from harness.sim.target import SimTarget
-from harness.target.base import Capability, HaltReason, Pin
+from stm32_hil.errors import CapabilityError, ConfigError
+from stm32_hil.flows.bootloader_entry import BootloaderEntryError, enter_bootloader
+from stm32_hil.flows.option_bytes import read_option_bytes
+from stm32_hil.sim.target import SimTarget
+from stm32_hil.target.base import Capability, HaltReason, Pin
 
 
 class NoBoot0(SimTarget):

@@ -20,7 +20,6 @@ pins = { boot0 = "dtr", nrst = "probe" }
 def test_suites_collect_for_a_real_board(pytester: pytest.Pytester) -> None:
     inventory = pytester.path / "bench.toml"
     inventory.write_text(INVENTORY)
-    pytester.makeconftest('pytest_plugins = ["fixtures.plugin"]')
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "--collect-only", "-q", "--backend", "pyocd",
         "--inventory", str(inventory), "--rootdir", str(ROOT),

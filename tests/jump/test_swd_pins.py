@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from jumpfw import FAMILIES, running_target
 
-from harness.errors import ProtectionError, TargetError
-from harness.flows.recover import connect_under_reset, recover
-from harness.target.base import HaltReason
+from stm32_hil.errors import ProtectionError, TargetError
+from stm32_hil.flows.recover import connect_under_reset, recover
+from stm32_hil.target.base import HaltReason
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from jumpfw import flash_image, image
 
-from harness.sim.board import SimBoard
-from harness.sim.periph.syscfg import G0Syscfg
-from harness.target.base import ResetKind
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.sim.periph.syscfg import G0Syscfg
+from stm32_hil.target.base import ResetKind
 
 SYSCFG = 0x40010000
 APBENR2 = 0x40021000 + 0x40

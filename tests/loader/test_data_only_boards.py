@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.inventory import BoardSpec, ExternalFlashSpec
-from harness.parts import get_part
-from harness.sim.target import SimTarget
-from harness.stldr.elf import load
-from harness.stldr.runner import LoaderFault, LoaderRunner, LoaderTimeout
-from harness.stldr.validate import validate
+from stm32_hil.inventory import BoardSpec, ExternalFlashSpec
+from stm32_hil.parts import get_part
+from stm32_hil.sim.target import SimTarget
+from stm32_hil.stldr.elf import load
+from stm32_hil.stldr.runner import LoaderFault, LoaderRunner, LoaderTimeout
+from stm32_hil.stldr.validate import validate
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "loaders"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from harness.sim.clock import Clock
-from harness.stldr.runner import DEBUG_PORT_BYTES_PER_S, LoaderRunner
+from stm32_hil.sim.clock import Clock
+from stm32_hil.stldr.runner import DEBUG_PORT_BYTES_PER_S, LoaderRunner
 
 
 def test_debug_port_transfer_advances_the_virtual_clock() -> None:

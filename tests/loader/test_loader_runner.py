@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from harness.cli.loader import loader as loader_cli
-from harness.inventory import Inventory
-from harness.sim.target import SimTarget
-from harness.stldr import load
-from harness.stldr.errors import LayoutError
-from harness.stldr.runner import LoaderRunner, LoaderTimeout
-from harness.stldr.validate import validate
+from stm32_hil.cli.loader import loader as loader_cli
+from stm32_hil.inventory import Inventory
+from stm32_hil.sim.target import SimTarget
+from stm32_hil.stldr import load
+from stm32_hil.stldr.errors import LayoutError
+from stm32_hil.stldr.runner import LoaderRunner, LoaderTimeout
+from stm32_hil.stldr.validate import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = ROOT / "loaders" / "good" / "h743_w25q128.stldr"

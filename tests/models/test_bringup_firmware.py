@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from harness.sim.board import SimBoard
-from harness.target.base import HaltReason, ResetKind
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.target.base import HaltReason, ResetKind
 
 BRINGUP = Path(__file__).resolve().parents[2] / "firmware" / "bringup"
 

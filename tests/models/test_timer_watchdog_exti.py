@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.sim.board import SimBoard
-from harness.sim.bus import Access
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.sim.bus import Access
 
 CPU = Access.CPU
 HZ = 64_000_000  # the board's virtual core clock, which the timers and the WWDG run on

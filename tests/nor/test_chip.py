@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.sim.memories.nor import CHIPS, NorFlash
+from stm32_hil.sim.memories.nor import CHIPS, NorFlash
 
 
 class Clock:

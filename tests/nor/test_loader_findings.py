@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.sim.memories.nor.chip import NorFlash
-from harness.sim.periph.quadspi import attach_quadspi
+from stm32_hil.sim.memories.nor.chip import NorFlash
+from stm32_hil.sim.periph.quadspi import attach_quadspi
 
 from .test_quadspi import AR, CCR, CR, DCR, DLR, DR, FCR, SR, SR_BUSY, SR_TCF, Hal, Host, ccr
 

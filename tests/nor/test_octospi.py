@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.inventory import BoardSpec, ExternalFlashSpec
-from harness.sim.bus import Access, CpuMap
-from harness.sim.memories.nor.chips import chip_spec
-from harness.sim.periph.octospi import (
+from stm32_hil.inventory import BoardSpec, ExternalFlashSpec
+from stm32_hil.sim.bus import Access, CpuMap
+from stm32_hil.sim.memories.nor.chips import chip_spec
+from stm32_hil.sim.periph.octospi import (
     AR,
     CCR,
     CR,
@@ -32,7 +32,7 @@ from harness.sim.periph.octospi import (
     TCR,
     Octospi,
 )
-from harness.sim.target import SimTarget
+from stm32_hil.sim.target import SimTarget
 
 SR_TEF, SR_TCF, SR_FTF, SR_SMF, SR_BUSY = 1, 2, 4, 8, 32
 FMODE_WRITE, FMODE_READ, FMODE_POLL, FMODE_MMAP = range(4)
@@ -236,8 +236,8 @@ QUAD_LOADERS = [
     ("part", "chip", "name"), QUAD_LOADERS, ids=[p for p, _, _ in QUAD_LOADERS]
 )
 def test_shared_quad_loader_init_erase_write_read(part: str, chip: str, name: str) -> None:
-    from harness.stldr.elf import load
-    from harness.stldr.runner import LoaderRunner
+    from stm32_hil.stldr.elf import load
+    from stm32_hil.stldr.runner import LoaderRunner
 
     path = LOADERS / name
     if not path.exists():

@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from harness.errors import BusFault
-from harness.parts import Part, get_part
-from harness.sim.bus import Access, Bus, CpuMap
-from harness.sim.clock import Clock
-from harness.sim.periph.quadspi import Quadspi, attach_quadspi
+from stm32_hil.errors import BusFault
+from stm32_hil.parts import Part, get_part
+from stm32_hil.sim.bus import Access, Bus, CpuMap
+from stm32_hil.sim.clock import Clock
+from stm32_hil.sim.periph.quadspi import Quadspi, attach_quadspi
 
 Q = 0x52005000
 CR, DCR, SR, FCR, DLR, CCR, AR, ABR, DR, PSMKR, PSMAR, PIR = range(0, 0x30, 4)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import UnknownPartError
-from harness.parts import chipdata, generate
-from harness.parts.chipdata import (
+from stm32_hil.errors import UnknownPartError
+from stm32_hil.parts import chipdata, generate
+from stm32_hil.parts.chipdata import (
     AmbiguousPartError,
     ChipData,
     FieldInfo,
@@ -48,7 +48,7 @@ def test_committed_file_matches_a_regeneration() -> None:
     fresh = generate.encode(generate.build(source))
     assert generate.OUTPUT.read_bytes() == fresh, (
         "harness/parts/data/stm32.json.gz differs from a regeneration: "
-        "run 'python -m harness.parts.generate' and commit it"
+        "run 'python -m stm32_hil.parts.generate' and commit it"
     )
     assert chipdata.source_commit() == generate.read_source_info(source)["commit"]
 

@@ -12,13 +12,13 @@ import itertools
 
 import pytest
 
-from harness.errors import BusFault
-from harness.parts import get_part
-from harness.parts.catalogue import EXTERNAL_WINDOWS, Part
-from harness.parts.chipdata import BlockInfo
-from harness.sim.board import SimBoard
-from harness.sim.bus import Memory
-from harness.sim.periph.generic import GenericBlock
+from stm32_hil.errors import BusFault
+from stm32_hil.parts import get_part
+from stm32_hil.parts.catalogue import EXTERNAL_WINDOWS, Part
+from stm32_hil.parts.chipdata import BlockInfo
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.sim.bus import Memory
+from stm32_hil.sim.periph.generic import GenericBlock
 
 DATA_ONLY = (
     "STM32L496AG",
@@ -219,7 +219,7 @@ def test_model_table_picks_models_and_generic_files(board: SimBoard) -> None:
         assert not isinstance(dev, GenericBlock), name
         assert getattr(dev, "modelled", True) is True, name
         assert type(dev).__name__ == cls, (name, type(dev).__name__)
-        assert type(dev).__module__.startswith("harness.sim.periph."), name
+        assert type(dev).__module__.startswith("stm32_hil.sim.periph."), name
     dma = next(b for b in part.blocks if b.name in ("DMA1", "GPDMA1"))
     for name in ("CRC", dma.name):
         dev = board.bus.device(name)

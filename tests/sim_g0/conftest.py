@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from harness.sim.board import SimBoard
+from stm32_hil.sim.board import SimBoard
 
 
 def _load_host_module() -> Any:

@@ -6,9 +6,9 @@ reaches into the model. Waits poll SR with a budget of virtual time, as a host w
 
 from __future__ import annotations
 
-from harness.errors import TargetTimeout
-from harness.sim.board import SimBoard
-from harness.sim.bus import Access
+from stm32_hil.errors import TargetTimeout
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.sim.bus import Access
 
 KEYR, OPTKEYR, SR, CR, ECCR, ACR = 0x08, 0x0C, 0x10, 0x14, 0x18, 0x00
 SR_EOP, SR_PROGERR, SR_WRPERR, SR_PGAERR = 1 << 0, 1 << 3, 1 << 4, 1 << 5

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from harness.errors import EccError
-from harness.sim.faults import FaultKind, FaultPlan, FaultTrigger
-from harness.target.base import ResetKind
+from stm32_hil.errors import EccError
+from stm32_hil.sim.faults import FaultKind, FaultPlan, FaultTrigger
+from stm32_hil.target.base import ResetKind
 
 g0 = sys.modules["sim_g0_host"]  # loaded by conftest.py
 BASE = 0x08000000

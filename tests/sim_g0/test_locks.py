@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from harness.errors import BusFault
-from harness.target.base import ResetKind
+from stm32_hil.errors import BusFault
+from stm32_hil.target.base import ResetKind
 
 g0 = sys.modules["sim_g0_host"]  # loaded by conftest.py
 

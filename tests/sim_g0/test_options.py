@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from harness.sim.rom.boot import BootSource
-from harness.target.base import ResetKind
+from stm32_hil.sim.rom.boot import BootSource
+from stm32_hil.target.base import ResetKind
 
 g0 = sys.modules["sim_g0_host"]  # loaded by conftest.py
 BASE = 0x08000000

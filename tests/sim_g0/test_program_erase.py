@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from harness.sim.bus import Access
-from harness.target.base import ResetKind
+from stm32_hil.sim.bus import Access
+from stm32_hil.target.base import ResetKind
 
 g0 = sys.modules["sim_g0_host"]  # loaded by conftest.py
 BASE = 0x08000000

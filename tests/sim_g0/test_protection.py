@@ -6,11 +6,11 @@ import sys
 
 import pytest
 
-from harness.errors import ProtectionError
-from harness.sim.bus import Access
-from harness.sim.rom.boot import BootSource
-from harness.sim.target import SimTarget
-from harness.target.base import ResetKind
+from stm32_hil.errors import ProtectionError
+from stm32_hil.sim.bus import Access
+from stm32_hil.sim.rom.boot import BootSource
+from stm32_hil.sim.target import SimTarget
+from stm32_hil.target.base import ResetKind
 
 g0 = sys.modules["sim_g0_host"]  # loaded by conftest.py
 BASE = 0x08000000

@@ -7,10 +7,10 @@ what passes here is what a debugger script would do on silicon.
 
 from __future__ import annotations
 
-from harness.errors import TargetTimeout
-from harness.sim.board import SimBoard
-from harness.sim.target import SimTarget
-from harness.target.base import ResetKind
+from stm32_hil.errors import TargetTimeout
+from stm32_hil.sim.board import SimBoard
+from stm32_hil.sim.target import SimTarget
+from stm32_hil.target.base import ResetKind
 
 FLASH = 0x52002000
 KEYR, OPTKEYR, CR, SR, CCR = 0x04, 0x08, 0x0C, 0x10, 0x14

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from harness.errors import BusFault
+from stm32_hil.errors import BusFault
 
 
 def test_write_with_pg_clear_is_pgserr(h743: Any, seq: Any) -> None:

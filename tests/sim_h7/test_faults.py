@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from harness.errors import EccError
-from harness.sim.faults import FaultKind, FaultPlan, FaultTrigger
+from stm32_hil.errors import EccError
+from stm32_hil.sim.faults import FaultKind, FaultPlan, FaultTrigger
 
 
 def test_power_loss_after_n_words_damages_only_that_word(h743: Any, seq: Any) -> None:

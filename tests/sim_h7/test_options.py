@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.sim.rom.boot import BootSource
+from stm32_hil.sim.rom.boot import BootSource
 
 
 def test_factory_values_and_reset_state(h743: Any, seq: Any) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from harness.errors import EccError
+from stm32_hil.errors import EccError
 
 
 def test_full_flash_word_programs_and_reads_back(h743: Any, seq: Any) -> None:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from harness.errors import ProtectionError
-from harness.sim.bus import Access
+from stm32_hil.errors import ProtectionError
+from stm32_hil.sim.bus import Access
 
 PCROP_4K = 0x000F0000  # bank-relative blocks 0..0x0F: the first 4 KiB of the bank
 DMEP = 1 << 31

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from harness.cli.loader import loader
+from stm32_hil.cli.loader import loader
 
 from .conftest import CSP, F469, WEACT
 

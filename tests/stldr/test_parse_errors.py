@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.errors import LoaderError
-from harness.stldr import load
-from harness.stldr.errors import (
+from stm32_hil.errors import LoaderError
+from stm32_hil.stldr import load
+from stm32_hil.stldr.errors import (
     LayoutError,
     MissingSymbolError,
     NotElfError,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.parts import get_part
-from harness.stldr import DeviceType, check_fits, load
-from harness.stldr.errors import LayoutError
+from stm32_hil.parts import get_part
+from stm32_hil.stldr import DeviceType, check_fits, load
+from stm32_hil.stldr.errors import LayoutError
 
 from .conftest import CSP, F469, WEACT
 

@@ -37,11 +37,11 @@ from unicorn import (
 )
 from unicorn import arm_const as A
 
-from harness.errors import BusFault, HarnessError, TargetError
-from harness.sim.bus import Access, Alias, CpuMap, Device, Memory
-from harness.sim.cpu import exceptions
-from harness.sim.cpu.fpb import Dwt, Fpb
-from harness.sim.cpu.scs import (
+from stm32_hil.errors import BusFault, HarnessError, TargetError
+from stm32_hil.sim.bus import Access, Alias, CpuMap, Device, Memory
+from stm32_hil.sim.cpu import exceptions
+from stm32_hil.sim.cpu.fpb import Dwt, Fpb
+from stm32_hil.sim.cpu.scs import (
     BUSFAULT,
     CFSR_BFARVALID,
     CFSR_IBUSERR,
@@ -64,11 +64,11 @@ from harness.sim.cpu.scs import (
     USAGEFAULT,
     SystemControlSpace,
 )
-from harness.sim.rom.boot import BootSource
-from harness.target.base import HaltReason, ResetKind
+from stm32_hil.sim.rom.boot import BootSource
+from stm32_hil.target.base import HaltReason, ResetKind
 
 if TYPE_CHECKING:
-    from harness.sim.board import SimBoard
+    from stm32_hil.sim.board import SimBoard
 
 MAX_SLICE = 16_384  # instructions per emu_start at most (interrupt latency bound)
 # A load from the same peripheral address returning the same value this many times in a row,

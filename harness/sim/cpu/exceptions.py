@@ -16,7 +16,7 @@ from unicorn import UcError
 from unicorn import arm_const as A
 
 if TYPE_CHECKING:
-    from harness.sim.cpu.core import CortexM
+    from stm32_hil.sim.cpu.core import CortexM
 
 XPSR_ALIGN = 1 << 9
 FRAME_REGS = (A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3,

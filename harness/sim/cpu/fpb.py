@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from harness.sim.bus import Access, RegisterBlock
-from harness.sim.clock import Clock
+from stm32_hil.sim.bus import Access, RegisterBlock
+from stm32_hil.sim.clock import Clock
 
 FPB_BASE = 0xE0002000
 DWT_BASE = 0xE0001000

@@ -3,7 +3,7 @@
 This block is a bus device like any peripheral, so the core reaches it through MMIO and a
 debugger (the pyOCD probe model) through `Access.DEBUG`: DHCSR/DCRSR/DCRDR/DEMCR drive the
 core the way a real debug port does. Exception state (pending, active, enabled, priorities)
-lives here; `harness.sim.cpu.exceptions` performs entry and return on the core.
+lives here; `stm32_hil.sim.cpu.exceptions` performs entry and return on the core.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from harness.sim.bus import Access, RegisterBlock
-from harness.sim.cpu.systick import SysTick
-from harness.target.base import ResetKind
+from stm32_hil.sim.bus import Access, RegisterBlock
+from stm32_hil.sim.cpu.systick import SysTick
+from stm32_hil.target.base import ResetKind
 
 if TYPE_CHECKING:
-    from harness.sim.board import SimBoard
+    from stm32_hil.sim.board import SimBoard
 
 SCS_BASE = 0xE000E000
 

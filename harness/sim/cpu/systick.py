@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from harness.sim.clock import Clock
+from stm32_hil.sim.clock import Clock
 
 CSR_ENABLE, CSR_TICKINT, CSR_CLKSOURCE, CSR_COUNTFLAG = 1 << 0, 1 << 1, 1 << 2, 1 << 16
 EXTERNAL_DIVIDER = 8  # STM32: the SysTick external reference is HCLK / 8

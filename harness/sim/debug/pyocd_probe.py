@@ -40,11 +40,11 @@ from pyocd.core import exceptions
 from pyocd.core.plugin import Plugin
 from pyocd.probe.debug_probe import DebugProbe
 
-from harness.errors import HarnessError
-from harness.sim.bus import Access
+from stm32_hil.errors import HarnessError
+from stm32_hil.sim.bus import Access
 
 if TYPE_CHECKING:
-    from harness.sim.board import SimBoard
+    from stm32_hil.sim.board import SimBoard
 
 LOG = logging.getLogger(__name__)
 
@@ -364,8 +364,8 @@ def _board_name(unique_id: str) -> str:
 
 def _sim_board_names() -> list[str]:
     """Sim boards of the inventory plus any registered in this process."""
-    from harness.inventory import Inventory
-    from harness.sim import live as registry
+    from stm32_hil.inventory import Inventory
+    from stm32_hil.sim import live as registry
 
     try:
         names = set(Inventory.load().names("sim"))
@@ -422,7 +422,7 @@ class SimProbe(DebugProbe):
     def board(self) -> SimBoard:
         """The live simulated board behind this probe (opened on first use)."""
         if self._board is None:
-            from harness.sim import live as registry
+            from stm32_hil.sim import live as registry
 
             try:
                 self._board = registry.get_or_create(self._board_name)

@@ -16,12 +16,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import serial
 
-from harness.errors import ConfigError
-from harness.sim.links.line import DEVICE_FRAMING, Framing, LineFaults, Pacer, transcode
+from stm32_hil.errors import ConfigError
+from stm32_hil.sim.links.line import DEVICE_FRAMING, Framing, LineFaults, Pacer, transcode
 
 if TYPE_CHECKING:
-    from harness.sim.board import SimBoard
-    from harness.sim.periph.usart import Usart
+    from stm32_hil.sim.board import SimBoard
+    from stm32_hil.sim.periph.usart import Usart
 
 FOREVER_S = 3600.0  # timeout=None on a simulated line: one virtual hour, then give up
 
@@ -61,7 +61,7 @@ class SimSerial(serial.SerialBase):
         self.is_open = True
 
     def _from_url(self, url: str) -> None:
-        from harness.sim import live as registry
+        from stm32_hil.sim import live as registry
 
         parts = urlsplit(url)
         if parts.scheme != "sim" or not parts.netloc:
@@ -261,7 +261,7 @@ def open_sim_port(board: SimBoard, usart: str | None = None, **kwargs: Any) -> S
 
 def register_url_scheme() -> None:
     """Make `serial.serial_for_url("sim://<board>")` work (idempotent)."""
-    pkg = "harness.sim.links.serial_handlers"
+    pkg = "stm32_hil.sim.links.serial_handlers"
     if pkg not in serial.protocol_handler_packages:
         serial.protocol_handler_packages.append(pkg)
 

@@ -22,11 +22,11 @@ import tty
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from harness.errors import ConfigError
-from harness.sim.links.serial_link import SimSerial, open_sim_port
+from stm32_hil.errors import ConfigError
+from stm32_hil.sim.links.serial_link import SimSerial, open_sim_port
 
 if TYPE_CHECKING:
-    from harness.sim.board import SimBoard
+    from stm32_hil.sim.board import SimBoard
 
 POLL_S = 0.05
 

@@ -5,7 +5,7 @@ controller with those NOR chips on it (the RCC model resets it through the data'
 bit), and its memory-mapped window on the bus, which the core maps (see CortexM window
 handling).
 `bus = "OCTOSPI1"` / `"OCTOSPI2"` (`"OCTOSPI"` meaning OCTOSPI1) puts one chip on that OCTOSPI
-block of the part instead (`harness.sim.periph.octospi`), window at 0x90000000 / 0x70000000.
+block of the part instead (`stm32_hil.sim.periph.octospi`), window at 0x90000000 / 0x70000000.
 
 Two things make a whole-device pass through a loader affordable in Python:
 - Status polling skips ahead. When a status-register read finds the chip busy, virtual time
@@ -22,12 +22,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from harness.errors import ConfigError
-from harness.sim.bus import CpuMap
-from harness.sim.memories.nor.chip import NorFlash
-from harness.sim.memories.nor.commands import Kind
-from harness.sim.periph.octospi import WINDOW_BASES, Octospi
-from harness.sim.periph.quadspi import (
+from stm32_hil.errors import ConfigError
+from stm32_hil.sim.bus import CpuMap
+from stm32_hil.sim.memories.nor.chip import NorFlash
+from stm32_hil.sim.memories.nor.commands import Kind
+from stm32_hil.sim.periph.octospi import WINDOW_BASES, Octospi
+from stm32_hil.sim.periph.quadspi import (
     CCR,
     CR_EN,
     FMODE_MMAP,
@@ -37,7 +37,7 @@ from harness.sim.periph.quadspi import (
 )
 
 if TYPE_CHECKING:
-    from harness.sim.board import SimBoard
+    from stm32_hil.sim.board import SimBoard
 
 MIRROR_BLOCK = 0x10000  # dirty-tracking granule of the dual-flash mirror, in chip bytes
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from harness.errors import BusFault, EccError
-from harness.parts import FlashGeometry
-from harness.sim.bus import Access, CpuMap, Device, RegisterBlock
+from stm32_hil.errors import BusFault, EccError
+from stm32_hil.parts import FlashGeometry
+from stm32_hil.sim.bus import Access, CpuMap, Device, RegisterBlock
 
 if TYPE_CHECKING:
-    from harness.sim.board import SimBoard
+    from stm32_hil.sim.board import SimBoard
 
 
 class ProgramPort(Protocol):

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from harness.parts.chipdata import BlockInfo, RegisterLayout
+from stm32_hil.parts.chipdata import BlockInfo, RegisterLayout
 
 if TYPE_CHECKING:
-    from harness.sim.board import SimBoard
+    from stm32_hil.sim.board import SimBoard
 
 
 @dataclass(frozen=True)

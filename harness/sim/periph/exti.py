@@ -23,11 +23,11 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from harness.sim.bus import Access
-from harness.sim.periph.plain import PlainRegisters
+from stm32_hil.sim.bus import Access
+from stm32_hil.sim.periph.plain import PlainRegisters
 
 if TYPE_CHECKING:
-    from harness.sim.periph.context import BlockContext
+    from stm32_hil.sim.periph.context import BlockContext
 
 PENDING = re.compile(r"^(C\d?)?(R|F|CPU)?PR\d?$")
 _NESTED = re.compile(r"^CPU\[(\d+)\]\.(.+)$")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harness.sim.bus import Access
-from harness.sim.memories.flash_array import FlashRegisters
+from stm32_hil.sim.bus import Access
+from stm32_hil.sim.memories.flash_array import FlashRegisters
 
 if TYPE_CHECKING:
-    from harness.sim.board import SimBoard
+    from stm32_hil.sim.board import SimBoard
 
 
 class BasicFlashController(FlashRegisters):

@@ -26,16 +26,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harness.errors import ProtectionError
-from harness.sim.bus import Access
-from harness.sim.faults import FaultKind
-from harness.sim.memories.flash_array import FlashRegisters
-from harness.sim.periph.flash_keys import KeySequence
-from harness.sim.rom.boot import BootSource
+from stm32_hil.errors import ProtectionError
+from stm32_hil.sim.bus import Access
+from stm32_hil.sim.faults import FaultKind
+from stm32_hil.sim.memories.flash_array import FlashRegisters
+from stm32_hil.sim.periph.flash_keys import KeySequence
+from stm32_hil.sim.rom.boot import BootSource
 
 if TYPE_CHECKING:
-    from harness.parts import OptionRegister
-    from harness.sim.board import SimBoard
+    from stm32_hil.parts import OptionRegister
+    from stm32_hil.sim.board import SimBoard
 
 # Register offsets (RM0444 section 3.7).
 ACR = 0x00

@@ -32,16 +32,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from harness.errors import BusFault, ProtectionError
-from harness.parts import OptionRegister
-from harness.sim.bus import Access
-from harness.sim.clock import _Event
-from harness.sim.faults import FaultKind
-from harness.sim.memories.flash_array import FlashRegisters
-from harness.sim.periph.flash_keys import KeySequence
+from stm32_hil.errors import BusFault, ProtectionError
+from stm32_hil.parts import OptionRegister
+from stm32_hil.sim.bus import Access
+from stm32_hil.sim.clock import _Event
+from stm32_hil.sim.faults import FaultKind
+from stm32_hil.sim.memories.flash_array import FlashRegisters
+from stm32_hil.sim.periph.flash_keys import KeySequence
 
 if TYPE_CHECKING:
-    from harness.sim.board import SimBoard
+    from stm32_hil.sim.board import SimBoard
 
 # -- register offsets inside one bank window (bank 2 at +0x100) --------------------------
 ACR, KEYR, OPTKEYR, CR, SR, CCR = 0x00, 0x04, 0x08, 0x0C, 0x10, 0x14

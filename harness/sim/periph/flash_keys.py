@@ -7,7 +7,7 @@ until the next reset, and the write ends in a bus error.
 
 from __future__ import annotations
 
-from harness.errors import BusFault
+from stm32_hil.errors import BusFault
 
 
 class KeySequence:

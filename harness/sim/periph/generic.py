@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness.parts.chipdata import RegisterLayout
-from harness.sim.bus import Access, RegisterBlock
+from stm32_hil.parts.chipdata import RegisterLayout
+from stm32_hil.sim.bus import Access, RegisterBlock
 
 
 @dataclass

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harness.sim.periph.plain import PlainRegisters
+from stm32_hil.sim.periph.plain import PlainRegisters
 
 if TYPE_CHECKING:
-    from harness.parts import Part
-    from harness.sim.periph.context import BlockContext
+    from stm32_hil.parts import Part
+    from stm32_hil.sim.periph.context import BlockContext
 
 MODER, OTYPER, OSPEEDR, PUPDR, IDR, ODR, BSRR, LCKR, AFRL, AFRH = (
     0x00, 0x04, 0x08, 0x0C, 0x10, 0x14, 0x18, 0x1C, 0x20, 0x24,

@@ -3,7 +3,7 @@
 As embassy-stm32 picks a driver per register-block version from stm32-data, the board picks a
 model here for each block of its chip: the first row whose kind matches and whose version
 pattern (fnmatch) matches the block's version. A block no row matches is a generic register
-file (harness.sim.periph.generic) and shows up in verdicts as a simulator gap when code uses
+file (stm32_hil.sim.periph.generic) and shows up in verdicts as a simulator gap when code uses
 it. Models are imported only when a board first touches such a block.
 
 Blocks the board wires itself are not in this table: the FLASH controller (its model comes
@@ -20,15 +20,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from harness.sim.bus import Device
-    from harness.sim.periph.context import BlockContext
+    from stm32_hil.sim.bus import Device
+    from stm32_hil.sim.periph.context import BlockContext
 
 
 @dataclass(frozen=True)
 class ModelRow:
     kind: str
     versions: str  # fnmatch pattern over the data's version ("*", "v[34]", "g0*")
-    factory: str  # "module:callable" in harness.sim.periph, taking a BlockContext
+    factory: str  # "module:callable" in stm32_hil.sim.periph, taking a BlockContext
     what: str  # one line for `hil parts show`
 
 
@@ -74,19 +74,19 @@ def row_for(kind: str | None, version: str | None) -> ModelRow | None:
 
 def factory_for(row: ModelRow) -> Callable[[BlockContext], Device]:
     module, _, attr = row.factory.partition(":")
-    obj: object = importlib.import_module(f"harness.sim.periph.{module}")
+    obj: object = importlib.import_module(f"stm32_hil.sim.periph.{module}")
     for part in attr.split("."):
         obj = getattr(obj, part)
     return obj  # type: ignore[return-value]
 
 
 def dbgmcu(ctx: BlockContext) -> Device:
-    from harness.sim.periph.sysinfo import IdcodeBlock
+    from stm32_hil.sim.periph.sysinfo import IdcodeBlock
 
     return IdcodeBlock(ctx.board.part, ctx.base, ctx.size)
 
 
 def uid(ctx: BlockContext) -> Device:
-    from harness.sim.periph.sysinfo import UniqueId
+    from stm32_hil.sim.periph.sysinfo import UniqueId
 
     return UniqueId(ctx.name, ctx.base, ctx.size, ctx.board.uid)

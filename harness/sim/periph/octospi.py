@@ -36,11 +36,11 @@ Shortcuts (behaviour simplified, never silently different data):
 
 from __future__ import annotations
 
-from harness.errors import BusFault, ConfigError
-from harness.sim.bus import Access
-from harness.sim.memories.nor.chip import NorFlash, Transaction
-from harness.sim.memories.nor.commands import Kind
-from harness.sim.periph.spi_memory import (
+from stm32_hil.errors import BusFault, ConfigError
+from stm32_hil.sim.bus import Access
+from stm32_hil.sim.memories.nor.chip import NorFlash, Transaction
+from stm32_hil.sim.memories.nor.commands import Kind
+from stm32_hil.sim.periph.spi_memory import (
     FMODE_MMAP,
     FMODE_WRITE,
     SR_BUSY,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from harness.parts.chipdata import RegisterLayout
-from harness.sim.bus import Access, RegisterBlock
+from stm32_hil.parts.chipdata import RegisterLayout
+from stm32_hil.sim.bus import Access, RegisterBlock
 
 
 class PlainRegisters(RegisterBlock):

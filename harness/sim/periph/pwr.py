@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harness.sim.periph.plain import FlagRegisters, flag_bits
+from stm32_hil.sim.periph.plain import FlagRegisters, flag_bits
 
 if TYPE_CHECKING:
-    from harness.sim.periph.context import BlockContext
+    from stm32_hil.sim.periph.context import BlockContext
 
 # RM0444 4.4 (G0 CR1 reset), RM0433 6.8 (H7 CR3 LDOEN|SDEN... and D3CR VOS).
 RESET_BY_VERSION = {

@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from harness.sim.bus import Access
-from harness.sim.periph.plain import FlagRegisters, field_stem
+from stm32_hil.sim.bus import Access
+from stm32_hil.sim.periph.plain import FlagRegisters, field_stem
 
 if TYPE_CHECKING:
-    from harness.sim.periph.context import BlockContext
+    from stm32_hil.sim.periph.context import BlockContext
 
 # Reset values the layouts cannot give, by RCC version (RM0444 5.4, RM0433 8.7, RM0090 7.3,
 # RM0410 5.3): CR with the boot oscillator on, G0 CSR reset flags.

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from harness.errors import BusFault
-from harness.sim.bus import Access, CpuMap, Device, RegisterBlock
-from harness.sim.memories.nor.chip import NorFlash, Transaction
+from stm32_hil.errors import BusFault
+from stm32_hil.sim.bus import Access, CpuMap, Device, RegisterBlock
+from stm32_hil.sim.memories.nor.chip import NorFlash, Transaction
 
 FIFO_SIZE = 32
 WINDOW_SIZE = 0x10000000

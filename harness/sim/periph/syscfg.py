@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harness.sim.bus import Access, Device
-from harness.sim.periph.plain import FlagRegisters, PlainRegisters, flag_bits
+from stm32_hil.sim.bus import Access, Device
+from stm32_hil.sim.periph.plain import FlagRegisters, PlainRegisters, flag_bits
 
 if TYPE_CHECKING:
-    from harness.sim.board import SimBoard
-    from harness.sim.periph.context import BlockContext
+    from stm32_hil.sim.board import SimBoard
+    from stm32_hil.sim.periph.context import BlockContext
 
 
 class Syscfg(FlagRegisters):
@@ -54,7 +54,7 @@ class G0Syscfg(PlainRegisters):
         return bool(rcc.read(G0_APBENR2, 4, Access.DEBUG) & G0_SYSCFGEN)
 
     def boot_mode(self) -> int:
-        from harness.sim.rom.boot import BootSource
+        from stm32_hil.sim.rom.boot import BootSource
 
         source = self.board.boot_decision.source
         return {BootSource.SYSTEM: 0b01, BootSource.SRAM: 0b11}.get(source, 0b00)

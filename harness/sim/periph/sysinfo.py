@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from harness.parts import Part
-from harness.sim.bus import Access, Memory, RegisterBlock
+from stm32_hil.parts import Part
+from stm32_hil.sim.bus import Access, Memory, RegisterBlock
 
 # Revision ID in IDCODE[31:16]: a plausible production revision per PID (rev "Y"/"V").
 REV_ID = {0x460: 0x2000, 0x467: 0x1000, 0x450: 0x2003}

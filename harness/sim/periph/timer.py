@@ -27,12 +27,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from harness.sim.bus import Access
-from harness.sim.periph.plain import PlainRegisters
+from stm32_hil.sim.bus import Access
+from stm32_hil.sim.periph.plain import PlainRegisters
 
 if TYPE_CHECKING:
-    from harness.sim.clock import Clock
-    from harness.sim.periph.context import BlockContext
+    from stm32_hil.sim.clock import Clock
+    from stm32_hil.sim.periph.context import BlockContext
 
 # Reference-manual offsets, shared by every timer version of the data; used when the layout
 # does not name the register.

@@ -11,10 +11,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from harness.sim.bus import Access, RegisterBlock
+from stm32_hil.sim.bus import Access, RegisterBlock
 
 if TYPE_CHECKING:
-    from harness.sim.periph.context import BlockContext
+    from stm32_hil.sim.periph.context import BlockContext
 
 CR1, CR2, CR3, BRR, GTPR, RTOR, RQR, ISR, ICR, RDR, TDR = (
     0x00, 0x04, 0x08, 0x0C, 0x10, 0x14, 0x18, 0x1C, 0x20, 0x24, 0x28,

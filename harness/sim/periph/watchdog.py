@@ -24,14 +24,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from harness.sim.bus import Access
-from harness.sim.periph.plain import PlainRegisters
-from harness.target.base import ResetKind
+from stm32_hil.sim.bus import Access
+from stm32_hil.sim.periph.plain import PlainRegisters
+from stm32_hil.target.base import ResetKind
 
 if TYPE_CHECKING:
-    from harness.sim.board import SimBoard
-    from harness.sim.clock import Clock
-    from harness.sim.periph.context import BlockContext
+    from stm32_hil.sim.board import SimBoard
+    from stm32_hil.sim.clock import Clock
+    from stm32_hil.sim.periph.context import BlockContext
 
 
 class _Anchored(PlainRegisters):

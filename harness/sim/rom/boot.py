@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from harness.sim.board import SimBoard
+    from stm32_hil.sim.board import SimBoard
 
 
 class BootSource(str, enum.Enum):

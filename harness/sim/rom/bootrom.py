@@ -21,8 +21,8 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from harness.an3155.crc import stm32_crc32
-from harness.an3155.framing import (
+from stm32_hil.an3155.crc import stm32_crc32
+from stm32_hil.an3155.framing import (
     ACK,
     ERASE_BANK1,
     ERASE_BANK2,
@@ -32,16 +32,16 @@ from harness.an3155.framing import (
     Command,
     xor,
 )
-from harness.errors import HarnessError
-from harness.sim.bus import Access
-from harness.sim.rom.boot import BootSource
-from harness.sim.rom.flash_routines import FlashRoutines, routines_for
-from harness.target.base import ResetKind
+from stm32_hil.errors import HarnessError
+from stm32_hil.sim.bus import Access
+from stm32_hil.sim.rom.boot import BootSource
+from stm32_hil.sim.rom.flash_routines import FlashRoutines, routines_for
+from stm32_hil.target.base import ResetKind
 
 if TYPE_CHECKING:
-    from harness.sim.board import SimBoard
-    from harness.sim.clock import _Event
-    from harness.sim.periph.usart import Usart
+    from stm32_hil.sim.board import SimBoard
+    from stm32_hil.sim.clock import _Event
+    from stm32_hil.sim.periph.usart import Usart
 
 Rom = Generator[int | None, int | None, None]
 RDP1_ALLOWED = (Command.GET, Command.GET_VERSION, Command.GET_ID, Command.READOUT_UNPROTECT)

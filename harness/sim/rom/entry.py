@@ -23,11 +23,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from harness.sim.bus import Access
-from harness.sim.rom.boot import BootSource
+from stm32_hil.sim.bus import Access
+from stm32_hil.sim.rom.boot import BootSource
 
 if TYPE_CHECKING:
-    from harness.sim.board import SimBoard
+    from stm32_hil.sim.board import SimBoard
 
 SYSTICK = 15
 IRQ0 = 16
@@ -202,7 +202,7 @@ def _check_interrupt_mask(board: SimBoard) -> EntryCheck:
 
 
 def _check_remap(board: SimBoard) -> EntryCheck:
-    from harness.sim.periph.syscfg import CFGR1, MEM_MODE_MASK, MEM_MODES, G0Syscfg
+    from stm32_hil.sim.periph.syscfg import CFGR1, MEM_MODE_MASK, MEM_MODES, G0Syscfg
 
     sysmem = board.bus.find(board.part.system_memory[0].base)
     if board._alias_target() is sysmem:

@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING
 
-from harness.errors import HarnessError
-from harness.sim.bus import Access
+from stm32_hil.errors import HarnessError
+from stm32_hil.sim.bus import Access
 
 if TYPE_CHECKING:
-    from harness.sim.board import SimBoard
+    from stm32_hil.sim.board import SimBoard
 
 Wait = Generator[int, None, bool]
 
@@ -312,7 +312,7 @@ class H7Routines(FlashRoutines):
 
     def launch_options(self) -> None:
         """H7 applies option bytes at OPTSTART; the ROM then resets the part itself."""
-        from harness.target.base import ResetKind
+        from stm32_hil.target.base import ResetKind
 
         self.board.reset(ResetKind.SYSTEM, "bootloader reset after option change")
 

@@ -1,5 +1,5 @@
 """`sim://<board>[/<usart>][?boot0=1&pace=1&drop=P&corrupt=P&seed=N]` for serial_for_url."""
 
-from harness.sim.links.serial_link import SimSerial as Serial
+from stm32_hil.sim.links.serial_link import SimSerial as Serial
 
 __all__ = ["Serial"]

@@ -1,7 +1,7 @@
 """JEDEC serial NOR flash chips, modelled at the SPI command level."""
 
-from harness.sim.memories.nor.chip import NorFlash, Transaction
-from harness.sim.memories.nor.chips import CHIPS, ChipSpec, chip_spec
-from harness.sim.memories.nor.commands import Command, Kind
+from stm32_hil.sim.memories.nor.chip import NorFlash, Transaction
+from stm32_hil.sim.memories.nor.chips import CHIPS, ChipSpec, chip_spec
+from stm32_hil.sim.memories.nor.commands import Command, Kind
 
 __all__ = ["CHIPS", "ChipSpec", "Command", "Kind", "NorFlash", "Transaction", "chip_spec"]

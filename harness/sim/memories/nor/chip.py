@@ -22,9 +22,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from harness.errors import ConfigError
-from harness.sim.memories.nor.chips import ChipSpec, chip_spec
-from harness.sim.memories.nor.commands import Command, Kind
+from stm32_hil.errors import ConfigError
+from stm32_hil.sim.memories.nor.chips import ChipSpec, chip_spec
+from stm32_hil.sim.memories.nor.commands import Command, Kind
 
 STATUS_WIP = 0x01
 STATUS_WEL = 0x02

@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from harness.errors import ConfigError
-from harness.sim.memories.nor.commands import Command, Kind, table
+from stm32_hil.errors import ConfigError
+from stm32_hil.sim.memories.nor.commands import Command, Kind, table
 
 K = 1024
 M = K * K

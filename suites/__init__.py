@@ -1,0 +1,1 @@
+"""Regression suites run by `hil run` (installed as `stm32_hil_suites`)."""
