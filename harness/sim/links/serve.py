@@ -12,6 +12,8 @@ not 8E1.
 from __future__ import annotations
 
 import contextlib
+import errno
+import ipaddress
 import os
 import pty
 import select
@@ -92,12 +94,114 @@ class PtyServer:
         self.master = self.slave = -1
 
 
-def _parse_hostport(spec: str) -> tuple[str, int]:
-    host, _, port = spec.rpartition(":")
+class ServeAddressError(ConfigError):
+    """A `serve` address that cannot be parsed or bound (bad port, port in use, unknown host)."""
+
+
+LOOPBACK_HOST = "127.0.0.1"
+
+
+def parse_address(spec: str) -> tuple[str, int]:
+    """`PORT`, `HOST:PORT` or `[IPV6]:PORT` as (host, port); the host defaults to loopback.
+
+    Port 0 asks the OS for a free port. A bare IPv6 address is refused: its colons make the
+    port ambiguous, so it must be written in brackets as in URLs (RFC 3986).
+    """
+    text = spec.strip()
+    example = "e.g. 4000, 127.0.0.1:4000 or [::1]:4000"
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or not rest.startswith(":"):
+            raise ServeAddressError(f"bad address {spec!r}: expected [IPV6]:PORT", hint=example)
+        port_text = rest[1:]
+        try:
+            socket.inet_pton(socket.AF_INET6, host)
+        except OSError:
+            raise ServeAddressError(
+                f"bad address {spec!r}: {host!r} is not an IPv6 address", hint=example
+            ) from None
+    elif text.count(":") > 1:
+        raise ServeAddressError(
+            f"bad address {spec!r}: an IPv6 address needs brackets", hint="e.g. [::1]:4000"
+        )
+    else:
+        host, _, port_text = text.rpartition(":")
+        host = host or LOOPBACK_HOST
+    if not port_text.isdigit():
+        raise ServeAddressError(f"bad address {spec!r}: port {port_text!r} is not a number",
+                                hint=example)  # fmt: skip
+    port = int(port_text)
+    if not 0 <= port <= 65535:
+        raise ServeAddressError(
+            f"bad address {spec!r}: port {port} is outside 0..65535",
+            hint="pick a port in 1024..65535 (0 lets the OS choose a free one)",
+        )
+    return host, port
+
+
+def _resolve(host: str, port: int) -> tuple[socket.AddressFamily, str]:
+    """The family and numeric address to bind `host` to (first answer of the resolver)."""
     try:
-        return host or "127.0.0.1", int(port)
-    except ValueError:
-        raise ConfigError(f"bad [HOST:]PORT {spec!r}", hint="e.g. 4000 or 127.0.0.1:4000") from None
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ServeAddressError(
+            f"cannot resolve host {host!r}: {exc}",
+            hint="use an IP address of this machine, e.g. 127.0.0.1 or [::1]",
+        ) from None
+    family, _, _, _, sockaddr = infos[0]
+    return family, str(sockaddr[0])
+
+
+def exposure_warning(host: str, port: int, what: str) -> str | None:
+    """What binding to a non-loopback address exposes, or None for loopback."""
+    try:
+        ip = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:  # not numeric: judge by what it stands for
+        ip = ipaddress.ip_address(_resolve(host, port)[1].split("%")[0])
+    if ip.is_loopback:
+        return None
+    scope = "every network this machine is on" if ip.is_unspecified else f"the network of {host}"
+    return (
+        f"warning: {what} is exposed on {_hostport(host, port)} to {scope}: anyone who can "
+        "reach it can read, erase and program the board without authentication; bind "
+        f"127.0.0.1:{port} (the default) unless that is intended"
+    )
+
+
+def _hostport(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def bind(address: str, what: str = "the board") -> tuple[socket.socket, str | None]:
+    """A listening socket for `address`, and the exposure warning if it is not loopback."""
+    host, port = parse_address(address)
+    family, numeric = _resolve(host, port)
+    try:
+        sock = socket.create_server((numeric, port), family=family, reuse_port=False)
+    except OSError as exc:
+        where = _hostport(numeric, port)
+        if exc.errno == errno.EADDRINUSE:
+            raise ServeAddressError(
+                f"cannot serve on {where}: the port is in use",
+                hint="stop the program holding it (`ss -ltnp`), or pick another port "
+                "(port 0 lets the OS choose)",
+            ) from None
+        if exc.errno == errno.EACCES:
+            raise ServeAddressError(
+                f"cannot serve on {where}: permission denied",
+                hint="ports below 1024 need privileges; use a port in 1024..65535",
+            ) from None
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise ServeAddressError(
+                f"cannot serve on {where}: no interface of this machine has that address",
+                hint="use 127.0.0.1, [::1] or an address `ip addr` lists",
+            ) from None
+        raise ServeAddressError(
+            f"cannot serve on {where}: {exc.strerror or exc}",
+            hint="use 127.0.0.1:PORT with a free port",
+        ) from None
+    bound_host, bound_port = sock.getsockname()[:2]
+    return sock, exposure_warning(bound_host, bound_port, what)
 
 
 class TcpServer:
@@ -116,15 +220,14 @@ class TcpServer:
         self.rfc2217 = rfc2217
         self.pace = pace
         self.baudrate = baudrate
-        host, port = _parse_hostport(address)
-        self.sock = socket.create_server((host, port), reuse_port=False)
+        self.sock, self.warning = bind(address, f"board {board.name}'s bootloader UART")
         self.address = self.sock.getsockname()[:2]
         self._stop = threading.Event()
 
     @property
     def url(self) -> str:
         scheme = "rfc2217" if self.rfc2217 else "socket"
-        return f"{scheme}://{self.address[0]}:{self.address[1]}"
+        return f"{scheme}://{_hostport(*self.address)}"
 
     def serve_forever(self) -> None:
         try:
@@ -187,4 +290,4 @@ def run_in_thread(server: PtyServer | TcpServer) -> Callable[[], None]:
     return stop
 
 
-__all__ = ["PtyServer", "TcpServer", "run_in_thread"]
+__all__ = ["PtyServer", "ServeAddressError", "TcpServer", "parse_address", "run_in_thread"]
