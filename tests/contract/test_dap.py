@@ -6,16 +6,17 @@ from typing import Any
 
 import pytest
 from pyocd.core import exceptions
+from pyocd.coresight.ap import AP_4K_WRAP, AP_TYPE_MAP
 
 from stm32_hil.sim.board import SimBoard
 from stm32_hil.sim.debug.pyocd_probe import (
-    AHB_AP_IDR,
     CDBGPWRUPACK,
     CSYSPWRUPACK,
     DPIDR_VALUE,
     ROM_TABLE,
     STICKYERR,
     SimProbe,
+    ap_identity,
 )
 
 SELECT, CTRL, ABORT = 0x8, 0x4, 0x0
@@ -57,7 +58,7 @@ def test_dp_identity_and_power_up_handshake(board: SimBoard) -> None:
 
 def test_ap_registers_need_the_bank_from_select(board: SimBoard) -> None:
     probe = connected(board)
-    assert ap_read(probe, 0xFC) == AHB_AP_IDR
+    assert ap_read(probe, 0xFC) == ap_identity(board.part.core)[0]
     assert ap_read(probe, 0xF8) == ROM_TABLE | 3
     probe.write_dp(SELECT, 0x01000000 | 0xF0)  # AP1 does not exist: IDR reads zero
     assert probe.read_ap(0xC) == 0
@@ -84,14 +85,23 @@ def test_byte_lanes_and_auto_increment(board: SimBoard) -> None:
     assert board.bus.read(ram, 4) == 0xBEEF0100
 
 
-def test_tar_wraps_within_a_1k_block(board: SimBoard) -> None:
+def test_tar_wraps_at_the_page_its_idr_promises(board: SimBoard) -> None:
     probe = connected(board)
-    ram = 0x20000000 + 0x3FC
+    idr, wrap = ap_identity(board.part.core)
+    assert ap_read(probe, 0xFC) == idr
+    # pyOCD's own table decides the auto-increment page from the IDR: they must agree
+    key = (idr >> 17 & 0x7FF, idr >> 13 & 0xF, idr >> 4 & 0xF, idr & 0xF)
+    assert bool(AP_TYPE_MAP[key][2] & AP_4K_WRAP) == (wrap == 0x1000)
+    base = 0x24000000 if board.part.family == "h7" else 0x20000000
     ap_write(probe, 0x00, 0x23000012)
-    ap_write(probe, 0x04, ram)
+    ap_write(probe, 0x04, base + wrap - 4)
     probe.write_dp(SELECT, 0)
     probe.read_ap(0xC)
-    assert ap_read(probe, 0x04) == 0x20000000  # TAR[9:0] wrapped, upper bits kept
+    assert ap_read(probe, 0x04) == base  # TAR[log2(wrap)-1:0] wrapped, upper bits kept
+    ap_write(probe, 0x04, base + wrap - 8)
+    probe.write_dp(SELECT, 0)
+    probe.read_ap(0xC)
+    assert ap_read(probe, 0x04) == base + wrap - 4  # no wrap inside the page
 
 
 def test_bus_fault_sets_stickyerr_until_abort(board: SimBoard) -> None:
@@ -104,7 +114,7 @@ def test_bus_fault_sets_stickyerr_until_abort(board: SimBoard) -> None:
         ap_read(probe, 0xFC)  # every AP access faults while STICKYERR is set
     probe.write_dp(ABORT, 0x1E)
     assert not probe.read_dp(CTRL) & STICKYERR
-    assert ap_read(probe, 0xFC) == AHB_AP_IDR
+    assert ap_read(probe, 0xFC) == ap_identity(board.part.core)[0]
 
 
 def test_memory_access_needs_system_power(board: SimBoard) -> None:

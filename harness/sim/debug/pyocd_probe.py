@@ -2,11 +2,12 @@
 
 pyOCD talks to probes at the level of DP and AP registers, so this module models exactly that
 (ADIv5, ARM IHI 0031): DPIDR/ABORT, CTRL/STAT with power-up handshakes and sticky errors,
-SELECT, RDBUFF; a MEM-AP with CSW/TAR/DRW/BD0-3/CFG/BASE/IDR, byte lanes and the 1 KiB TAR
-auto-increment wrap. Every DRW transfer becomes a `board.bus` access with `Access.DEBUG`, so
-the debugger sees what the silicon's debug port would (readout protection included). Harness
-errors raised by the bus become pyOCD transfer faults (FAULT ack, CTRL/STAT.STICKYERR set
-until ABORT.STKERRCLR), which is how a real probe reports a bus error.
+SELECT, RDBUFF; a MEM-AP with CSW/TAR/DRW/BD0-3/CFG/BASE/IDR, byte lanes and the TAR
+auto-increment wrap of the core's AHB-AP (see `AP_IDENTITY`). Every DRW transfer becomes a
+`board.bus` access with `Access.DEBUG`, so the debugger sees what the silicon's debug port
+would (readout protection included). Harness errors raised by the bus become pyOCD transfer
+faults (FAULT ack, CTRL/STAT.STICKYERR set until ABORT.STKERRCLR), which is how a real probe
+reports a bus error.
 
 The CoreSight ROM table and the component identification registers (PIDR/CIDR at +0xFD0 of
 each component) are served by this debug-port model rather than by the board's SCS model: they
@@ -76,7 +77,22 @@ STICKYORUN = 1 << 1
 CTRL_WRITABLE = CSYSPWRUPREQ | CDBGPWRUPREQ | CDBGRSTREQ | 0x00FFF00F  # + TRNCNT, MASKLANE, ...
 
 # -- MEM-AP (AHB-AP) ----------------------------------------------------------------------
-AHB_AP_IDR = 0x24770011
+# The AP's IDR and its TAR auto-increment wrap, per core. A debugger cannot probe the wrap: it
+# trusts the IDR (pyOCD's AP_TYPE_MAP gives a variant-1 AHB-AP, IDR 0x24770011 as documented in
+# the Cortex-M3/M4 TRMs, a 4 KiB page and every other AHB-AP the ADIv5 minimum of 1 KiB) and
+# rewrites TAR only at page boundaries. An AP that wraps sooner than its IDR promises corrupts
+# every transfer that crosses its wrap, so each core reports the IDR of its own AHB-AP and wraps
+# exactly where that IDR says.
+AP_IDENTITY = {
+    "cortex-m0": (0x04770021, 0x400),
+    "cortex-m0+": (0x04770031, 0x400),
+    "cortex-m3": (0x24770011, 0x1000),
+    "cortex-m4": (0x24770011, 0x1000),
+    "cortex-m7": (0x04770041, 0x400),
+    "cortex-m33": (0x14770005, 0x400),  # AHB5-AP
+    "cortex-m55": (0x14770005, 0x400),
+}
+AHB_AP_IDR, _ = AP_IDENTITY["cortex-m4"]
 AP_CSW, AP_TAR, AP_DRW = 0x00, 0x04, 0x0C
 AP_BD0, AP_BD3 = 0x10, 0x1C
 AP_CFG, AP_BASE, AP_IDR = 0xF4, 0xF8, 0xFC
@@ -86,7 +102,6 @@ CSW_ADDRINC_SINGLE = 0x10
 CSW_DEVICEEN = 1 << 6
 CSW_HPROT_MASK = 0x7F000000
 CSW_RESET = 0x03000042 | CSW_DEVICEEN  # word size, HPROT data+privileged
-TAR_WRAP = 0x400  # auto-increment is guaranteed only within a 1 KiB block
 
 # -- CoreSight identification ----------------------------------------------------------------
 ROM_TABLE = 0xE00FF000
@@ -137,6 +152,11 @@ class NoAckError(exceptions.TransferError):
         self.harness_error = harness_error
 
 
+def ap_identity(core: str) -> tuple[int, int]:
+    """(AP IDR, TAR auto-increment wrap in bytes) of the AHB-AP in front of `core`."""
+    return AP_IDENTITY.get(core, AP_IDENTITY["cortex-m4"])
+
+
 def _id_registers(part: int, cls: int) -> dict[int, int]:
     """PIDR0-7 and CIDR0-3 of an ARM CoreSight component, offset -> value."""
     cont, ident = ARM_JEP106
@@ -165,6 +185,7 @@ class SimDap:
         self.rdbuff = 0
         self.csw = CSW_RESET
         self.tar = 0
+        self.ap_idr, self.tar_wrap = ap_identity(board.part.core)
         self._overlay = self._build_overlay()
 
     # -- identification overlay ---------------------------------------------------------
@@ -267,7 +288,7 @@ class SimDap:
         if apsel != 0:
             value = 0  # no AP there: IDR reads zero, which ends pyOCD's AP scan
         elif reg == AP_IDR:
-            value = AHB_AP_IDR
+            value = self.ap_idr
         elif reg == AP_BASE:
             value = ROM_TABLE | 0x3  # ADIv5 format, entry present
         elif reg == AP_CFG:
@@ -318,7 +339,8 @@ class SimDap:
     def _increment(self) -> None:
         if self.csw & CSW_ADDRINC_MASK:
             step = self._size()
-            self.tar = (self.tar & ~(TAR_WRAP - 1)) | ((self.tar + step) & (TAR_WRAP - 1))
+            wrap = self.tar_wrap
+            self.tar = (self.tar & ~(wrap - 1)) | ((self.tar + step) & (wrap - 1))
 
     def _transfer(self, address: int, size: int, value: int | None) -> int:
         """One AHB transfer. Data sits in its byte lane of the 32-bit DRW, as on the bus."""
