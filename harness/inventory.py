@@ -13,10 +13,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from stm32_hil.errors import InventoryError, UnknownBoardError, UnknownPartError
+from stm32_hil.errors import InventoryError, UnknownBoardError
+from stm32_hil.inventory_positions import KeyPositions
+from stm32_hil.inventory_schema import BACKENDS, check_document
 from stm32_hil.parts import get_part
 
-BACKENDS = ("sim", "pyocd")
+__all__ = ["BACKENDS", "BoardSpec", "ExternalFlashSpec", "Inventory", "PinSpec", "UartSpec"]
 # The example inventory ships with the pytest plugin package (repository folder `fixtures/`).
 DEFAULT_INVENTORY = Path(str(resources.files("stm32_hil_pytest") / "boards.toml"))
 ENV_INVENTORY = "HIL_INVENTORY"
@@ -52,6 +54,7 @@ class ExternalFlashSpec:
     bank: int = 1
     chips: int = 1  # 2 for dual-flash mode
     cs_pin: str | None = None
+    pins: dict[str, str] = field(default_factory=dict)  # signal -> pin ("CLK": "PB2")
 
 
 @dataclass(frozen=True)
@@ -66,14 +69,10 @@ class BoardSpec:
     probe: str | None = None  # pyOCD probe unique ID (or "sim:<board>", "remote:host:port")
     target_type: str | None = None  # pyOCD target type
     connect_mode: str = "halt"
+    # Boards sharing a pool name are interchangeable: a test takes whichever is free.
+    pool: str | None = None
     source: str = ""  # "file:line" the entry came from
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _line_of(text: str, board: str) -> int:
-    pattern = re.compile(r"^[ \t]*\[\s*boards\.\"?" + re.escape(board) + r"\"?\s*\]", re.M)
-    m = pattern.search(text)
-    return text.count("\n", 0, m.start()) + 1 if m else 1
 
 
 class Inventory:
@@ -105,15 +104,11 @@ class Inventory:
             raise InventoryError(
                 f"{path}:{line}: malformed TOML: {exc}", hint="fix the syntax at that line"
             ) from None
-        raw_boards = data.get("boards")
-        if not isinstance(raw_boards, dict) or not raw_boards:
-            raise InventoryError(
-                f"{path}:1: no [boards.NAME] tables found",
-                hint="each board is a table such as [boards.my-board] with part and backend",
-            )
+        positions = KeyPositions(text)
+        check_document(data, positions, path)
         boards = {
-            name: _parse_board(name, raw, f"{path}:{_line_of(text, name)}")
-            for name, raw in raw_boards.items()
+            name: _build_board(name, raw, f"{path}:{positions.line(('boards', name))}")
+            for name, raw in data["boards"].items()
         }
         return cls(boards, path)
 
@@ -130,55 +125,31 @@ class Inventory:
             ) from None
 
 
-_BOARD_KEYS = {
-    "part", "backend", "description", "uart", "pins", "external_flash", "probe", "target_type",
-    "connect_mode", "extra",
-}  # fmt: skip
-
-
-def _parse_board(name: str, raw: Any, where: str) -> BoardSpec:
-    if not isinstance(raw, dict):
-        raise InventoryError(f"{where}: board {name!r} must be a table")
-    unknown = set(raw) - _BOARD_KEYS
-    if unknown:
-        raise InventoryError(
-            f"{where}: board {name!r} has unknown key(s) {', '.join(sorted(unknown))}",
-            hint="allowed: " + ", ".join(sorted(_BOARD_KEYS)),
+def _build_board(name: str, raw: dict[str, Any], where: str) -> BoardSpec:
+    """A BoardSpec from an entry `check_document` has accepted."""
+    ext = tuple(
+        ExternalFlashSpec(
+            chip=str(e["chip"]),
+            bus=str(e["bus"]),
+            bank=int(e.get("bank", 1)),
+            chips=int(e.get("chips", 1)),
+            cs_pin=e.get("cs_pin"),
+            pins=dict(e.get("pins", {})),
         )
-    if "part" not in raw:
-        raise InventoryError(f"{where}: board {name!r} has no 'part'")
-    try:
-        part = get_part(str(raw["part"])).name
-    except UnknownPartError as exc:
-        raise InventoryError(f"{where}: board {name!r}: {exc.message}", hint=exc.hint) from None
-    backend = raw.get("backend", "sim")
-    if backend not in BACKENDS:
-        raise InventoryError(
-            f"{where}: board {name!r}: unknown backend {backend!r}",
-            hint="backend is one of: " + ", ".join(BACKENDS),
-        )
-    try:
-        uart = UartSpec(**raw.get("uart", {}))
-        pins = PinSpec(**raw.get("pins", {}))
-        ext = tuple(ExternalFlashSpec(**e) for e in raw.get("external_flash", []))
-    except TypeError as exc:
-        raise InventoryError(f"{where}: board {name!r}: {exc}") from None
-    if backend == "pyocd" and not raw.get("probe"):
-        raise InventoryError(
-            f"{where}: board {name!r} uses backend 'pyocd' but names no probe",
-            hint='add probe = "<unique id>" (see `pyocd list`)',
-        )
+        for e in raw.get("external_flash", [])
+    )
     return BoardSpec(
         name=name,
-        part=part,
-        backend=backend,
+        part=get_part(str(raw["part"])).name,
+        backend=str(raw.get("backend", "sim")),
         description=str(raw.get("description", "")),
-        uart=uart,
-        pins=pins,
+        uart=UartSpec(**raw.get("uart", {})),
+        pins=PinSpec(**raw.get("pins", {})),
         external_flash=ext,
         probe=raw.get("probe"),
         target_type=raw.get("target_type"),
         connect_mode=str(raw.get("connect_mode", "halt")),
+        pool=raw.get("pool"),
         source=where,
         extra=dict(raw.get("extra", {})),
     )
