@@ -54,7 +54,9 @@ class ExternalFlashSpec:
     bank: int = 1
     chips: int = 1  # 2 for dual-flash mode
     cs_pin: str | None = None
-    pins: dict[str, str] = field(default_factory=dict)  # signal -> pin ("CLK": "PB2")
+    # Signal -> pin of the board's wiring ({"CLK": "PB2", "NCS": "PB6", ...}; SPI: SCK, NCS,
+    # MOSI, MISO). Empty: wired as the loader configures (stm32_hil.sim.memories.wiring).
+    pins: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ file is reported at once, so fixing an inventory takes one round, not one per mi
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -257,7 +258,7 @@ def _on_part(
         path,
         f"{_name(path)} = {value!r}: {part.name} has no {what} {value!r}",
         (f"did you mean {guess!r}? " if guess else "")
-        + f"{what}s of {part.name}: {_listing(known.values())}",
+        + f"{what} names on {part.name}: {_listing(known.values())}",
     )
     return False
 
@@ -320,8 +321,12 @@ def _check_flash(c: Checker, at: KeyPath, entry: Any, part: Part | None) -> None
             )
     if "bus" in entry and c.typed((*at, "bus"), entry["bus"], str, "a bus name") and part:
         buses = _blocks(part, MEMORY_BUS_KINDS)
-        if "OCTOSPI1" in buses:
-            buses.setdefault("OCTOSPI", "OCTOSPI")  # OCTOSPI means OCTOSPI1
+        for upper, block in list(buses.items()):
+            # A kind name without its index means the first such block ("OCTOSPI": OCTOSPI1,
+            # "QUADSPI" on a part whose one controller is QUADSPI1).
+            m = re.fullmatch(r"([A-Z]+)\d+", upper)
+            if m:
+                buses.setdefault(m.group(1), block)
         if buses:
             _on_part(c, (*at, "bus"), entry["bus"], buses, part, "memory bus")
         else:
