@@ -6,6 +6,13 @@ bit), and its memory-mapped window on the bus, which the core maps (see CortexM 
 handling).
 `bus = "OCTOSPI1"` / `"OCTOSPI2"` (`"OCTOSPI"` meaning OCTOSPI1) puts one chip on that OCTOSPI
 block of the part instead (`stm32_hil.sim.periph.octospi`), window at 0x90000000 / 0x70000000.
+`bus = "SPI1"` ... (`"SPI"`: any SPI block) puts one chip on a 4-wire SPI bus, driven by that
+SPI block or bit-banged through GPIOs; `bus = "GPIO"` (pins required) is a chip the firmware
+bit-bangs (`stm32_hil.sim.memories.spi_nor`).
+
+Every bus goes through the board's pins (`stm32_hil.sim.memories.wiring`): with `pins` in the
+entry, a controller's command reaches the chip only while the firmware has the declared pins in
+the matching alternate functions; `wiring_report()` names the pins used and any mismatch.
 
 Two things make a whole-device pass through a loader affordable in Python:
 - Status polling skips ahead. When a status-register read finds the chip busy, virtual time
@@ -26,11 +33,25 @@ from stm32_hil.errors import ConfigError
 from stm32_hil.sim.bus import CpuMap
 from stm32_hil.sim.memories.nor.chip import NorFlash
 from stm32_hil.sim.memories.nor.commands import Kind
+from stm32_hil.sim.memories.spi_nor import SpiNorPort
+from stm32_hil.sim.memories.wiring import (
+    GPIO_ONLY,
+    OCTAL_SIGNALS,
+    QUAD_SIGNALS,
+    SPI_NAMES,
+    SPI_SIGNALS,
+    Wiring,
+    WiringReport,
+    bus_functions,
+    octospi_names,
+    quadspi_names,
+)
 from stm32_hil.sim.periph.octospi import WINDOW_BASES, Octospi
 from stm32_hil.sim.periph.quadspi import (
     CCR,
     CR_EN,
     FMODE_MMAP,
+    LINES,
     Quadspi,
     QuadspiWindow,
     serves_linearly,
@@ -42,7 +63,36 @@ if TYPE_CHECKING:
 MIRROR_BLOCK = 0x10000  # dirty-tracking granule of the dual-flash mirror, in chip bytes
 
 
-class SkippingQuadspi(Quadspi):
+class _Wired:
+    """A controller whose commands reach the chip only through the board's declared pins."""
+
+    wiring: Wiring | None = None
+    txs: list[Any]
+
+    def _lines_used(self) -> int:
+        raise NotImplementedError
+
+    def _unwired(self) -> list[str]:
+        wiring = self.wiring
+        if wiring is None or not wiring.declared:
+            return []  # wired as the loader configures
+        lines = self._lines_used()
+        needed = ["CLK", "NCS", "IO0", "IO1"]
+        if lines >= 4:
+            needed += ["IO2", "IO3"]
+        if lines >= 8:
+            needed += [f"IO{i}" for i in range(4, 8)]
+        return wiring.problems(tuple(s for s in needed if s in wiring.signals))
+
+    def _cut_unwired(self) -> None:
+        """After a command's phases went out: a chip the pins do not reach heard nothing."""
+        problems = self._unwired()
+        if problems:
+            for t in self.txs:
+                t._ignore("not wired: " + problems[0])
+
+
+class SkippingQuadspi(_Wired, Quadspi):
     """QUADSPI whose status polls skip virtual time to the chip's ready instant."""
 
     window: MirroringWindow  # type: ignore[assignment]
@@ -61,6 +111,17 @@ class SkippingQuadspi(Quadspi):
         for i, chip in enumerate(self.chips):
             blocks = (chip.spec.size + MIRROR_BLOCK - 1) // MIRROR_BLOCK
             self.dirty |= {(i, b) for b in range(blocks)}
+
+    def _lines_used(self) -> int:
+        ccr = self.regs[CCR]
+        return max(LINES[(ccr >> shift) & 3] for shift in (8, 10, 14, 24))
+
+    def _open(self, address: int) -> None:
+        super()._open(address)
+        self._cut_unwired()
+
+    def linear_chip(self) -> NorFlash | None:
+        return None if self._unwired() else super().linear_chip()
 
     def _close(self) -> None:
         txs = getattr(self, "txs", [])
@@ -105,7 +166,7 @@ def _skip_to(clock: Any, instant: float) -> None:
             clock.advance(due - clock.now)
 
 
-class SkippingOctospi(Octospi):
+class SkippingOctospi(_Wired, Octospi):
     """OCTOSPI whose status polls (indirect or automatic) skip to the chip's ready instant.
 
     One chip, so the window aliases the chip's own cells: no mirror to keep up to date.
@@ -119,6 +180,17 @@ class SkippingOctospi(Octospi):
 
     def mark_all_dirty(self) -> None:
         """Nothing to do: the window is the chip's own cells (kept for ExternalFlash.write)."""
+
+    def _lines_used(self) -> int:
+        ph = self.phases()
+        return max(ph.imode, ph.admode, ph.abmode, ph.dmode, 1)
+
+    def _open(self, address: int) -> None:
+        super()._open(address)
+        self._cut_unwired()
+
+    def linear_chip(self) -> NorFlash | None:
+        return None if self._unwired() else super().linear_chip()
 
     def _close(self) -> None:
         instant = _ready_instant(self.txs)
@@ -186,6 +258,19 @@ class MirroringWindow(QuadspiWindow):
         ctrl.dirty.clear()
 
 
+class SpiNor:
+    """The chip side of an SPI or bit-banged NOR: what the back-doors need from a controller."""
+
+    window = None
+
+    def __init__(self, port: SpiNorPort) -> None:
+        self.port = port
+        self.chips = [port.chip]
+
+    def mark_all_dirty(self) -> None:
+        """Nothing to do: no window mirrors the cells."""
+
+
 class ExternalFlash:
     """The external memories of one board, with back-doors for checks against the model."""
 
@@ -193,6 +278,9 @@ class ExternalFlash:
         self.board = board
         self.quadspi: SkippingQuadspi | None = None
         self.octospi: SkippingOctospi | None = None
+        self.spi: SpiNorPort | None = None
+        self.wiring: Wiring | None = None
+        self._spi_nor: SpiNor | None = None
         entries = list(board.spec.external_flash)
         if not entries:
             return
@@ -207,10 +295,13 @@ class ExternalFlash:
             self._attach_quadspi(board, spec)
         elif bus in ("OCTOSPI", "OCTOSPI1", "OCTOSPI2"):
             self._attach_octospi(board, spec, "OCTOSPI1" if bus == "OCTOSPI" else bus)
+        elif bus == GPIO_ONLY or bus.startswith("SPI"):
+            self._attach_spi(board, spec, bus)
         else:
             raise ConfigError(
                 f"board {board.name}: external flash on {spec.bus} is not simulated",
-                hint="the simulator models NOR flash on QUADSPI, OCTOSPI1 or OCTOSPI2",
+                hint="the simulator models NOR flash on QUADSPI, OCTOSPI1, OCTOSPI2, SPIn "
+                "(an SPI block) or GPIO (bit-banged, with pins)",
             )
 
     def _attach_quadspi(self, board: SimBoard, spec: Any) -> None:
@@ -230,6 +321,10 @@ class ExternalFlash:
         # The controller keeps the data's name (QUADSPI, or QUADSPI1 on G4) so RCC reset
         # lines and `hil parts show` refer to the same block.
         self.quadspi = SkippingQuadspi(block.name, block.base, chips, clock)
+        # Dual-flash: the pins of bank 1 (with the shared CLK) are checked; bank 2 is not.
+        functions = bus_functions([block], quadspi_names(spec.bank))
+        self.wiring = Wiring(board, "QUADSPI", QUAD_SIGNALS, functions, spec.pins)
+        self.quadspi.wiring = self.wiring
         board.bus.attach(self.quadspi)
         board.bus.attach(self.quadspi.window)
 
@@ -251,18 +346,75 @@ class ExternalFlash:
         self.octospi = SkippingOctospi(
             block.name, block.base, [chip], WINDOW_BASES[block.name], clock
         )
+        # Behind an I/O manager the pins belong to OCTOSPIM ports P1/P2 (OCTOSPI1 on port 1,
+        # OCTOSPI2 on port 2, the manager's reset mapping); otherwise to the block itself.
+        manager = next((b for b in board.part.blocks if b.name.startswith("OCTOSPIM")), None)
+        if manager is not None and manager.pins:
+            functions = bus_functions([manager], octospi_names(int(name[-1])))
+        else:
+            functions = bus_functions([block], octospi_names(None))
+        self.wiring = Wiring(board, name, OCTAL_SIGNALS, functions, spec.pins)
+        self.octospi.wiring = self.wiring
         board.bus.attach(self.octospi)
         board.bus.attach(self.octospi.window)
 
+    def _attach_spi(self, board: SimBoard, spec: Any, bus: str) -> None:
+        if spec.chips != 1 or spec.bank != 1:
+            raise ConfigError(
+                f"board {board.name}: {bus} {spec.chip} x{spec.chips} on bank {spec.bank}",
+                hint="an SPI bus wires one chip",
+            )
+        spis = [b for b in board.part.blocks if b.kind == "spi" and b.name.startswith("SPI")]
+        if bus == GPIO_ONLY:
+            blocks, name = [], None
+            missing = [s for s in SPI_SIGNALS if s not in {k.upper() for k in spec.pins}]
+            if missing:
+                raise ConfigError(
+                    f"board {board.name}: a bit-banged (bus GPIO) NOR needs its pins; "
+                    f"{', '.join(missing)} missing",
+                    hint='pins = { SCK = "PA0", NCS = "PA5", MOSI = "PA4", MISO = "PA3" }',
+                )
+        elif bus == "SPI":
+            blocks, name = spis, None
+        else:
+            blocks = [b for b in spis if b.name == bus]
+            name = bus
+            if not blocks:
+                raise ConfigError(
+                    f"board {board.name}: part {board.part.name} has no {bus}",
+                    hint=f"its SPI blocks: {', '.join(b.name for b in spis) or 'none'}",
+                )
+        clock = board.clock
+        chip = NorFlash(spec.chip, lambda: clock.now / clock.hz)
+        self.wiring = Wiring(board, bus, SPI_SIGNALS, bus_functions(blocks, SPI_NAMES), spec.pins)
+        self.spi = SpiNorPort(board, chip, self.wiring, name, lambda t: _skip_to(clock, t))
+        self._spi_nor = SpiNor(self.spi)
+
+    def gpio_built(self, gpio: Any) -> None:
+        """A GPIO port was built: a chip on pins listens to it."""
+        if self.spi is not None:
+            self.spi.gpio_built(gpio)
+
+    def wiring_report(self) -> WiringReport | None:
+        """The pins the loader used for the memory and the mismatches with the board's."""
+        if self.wiring is None:
+            return None
+        report = self.wiring.report()
+        if self.spi is not None:
+            report.used = self.spi.pins_used()
+        return report
+
     @property
-    def controller(self) -> SkippingQuadspi | SkippingOctospi | None:
-        """The controller the external flash hangs on (QUADSPI or OCTOSPI), if any."""
-        return self.quadspi if self.quadspi is not None else self.octospi
+    def controller(self) -> SkippingQuadspi | SkippingOctospi | SpiNor | None:
+        """What the external flash hangs on (QUADSPI, OCTOSPI or an SPI bus), if any."""
+        if self.quadspi is not None:
+            return self.quadspi
+        return self.octospi if self.octospi is not None else self._spi_nor
 
     @property
     def window_base(self) -> int:
         ctrl = self.controller
-        return ctrl.window.base if ctrl else 0
+        return ctrl.window.base if ctrl is not None and ctrl.window is not None else 0
 
     @property
     def size(self) -> int:
@@ -291,9 +443,10 @@ class ExternalFlash:
             for lane, (start, count, chip) in _lanes(offset, len(data), q.chips):
                 chip.data[start : start + count] = data[lane::2]
         q.mark_all_dirty()
-        q.window.refresh()
+        if q.window is not None:
+            q.window.refresh()
 
-    def _q(self) -> SkippingQuadspi | SkippingOctospi:
+    def _q(self) -> SkippingQuadspi | SkippingOctospi | SpiNor:
         ctrl = self.controller
         if ctrl is None:
             raise ConfigError(

@@ -7,13 +7,21 @@ as inputs on the others, except the debug pins, which reset in AF0 with their pu
 (SWDIO, pull-up) and PA14 (SWCLK, pull-down) everywhere, and on cores with JTAG also PA15
 (JTDI, pull-up), PB3 (JTDO/SWO) and PB4 (NJTRST, pull-up).
 
+Pins are also where external devices meet the firmware: a device on the board (the SPI NOR
+chip of `stm32_hil.sim.memories.spi_nor`) subscribes to a port's writes (`listeners`) to see
+the levels the firmware drives, and drives the level of input pins (`drive`), which IDR shows.
+IDR reads, per pin: the ODR bit for an output, the driven level for a pin a device drives, and
+otherwise what was stored there (0 out of reset).
+
 Shortcut: the port clock (RCC ...ENR) is not checked for register writes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from stm32_hil.sim.bus import Access
 from stm32_hil.sim.periph.plain import PlainRegisters
 
 if TYPE_CHECKING:
@@ -53,15 +61,52 @@ class Gpio(PlainRegisters):
     """A GPIO port; on port A it also knows whether PA13/PA14 still carry SWD."""
 
     def __init__(self, ctx: BlockContext) -> None:
+        self.listeners: list[Callable[[Gpio], None]] = []  # told after MODER/ODR/AFR writes
+        self.driven: dict[int, bool] = {}  # pin -> level an external device drives
         super().__init__(ctx.name, ctx.base, reset_values(ctx.board.part, ctx.name), ctx.size)
+        external = getattr(ctx.board, "external", None)
+        joined = getattr(external, "gpio_built", None)
+        if joined is not None:
+            joined(self)  # devices wired to this port's pins start listening
 
-    def write_reg(self, offset: int, value: int, access: object) -> None:  # type: ignore[override]
+    def write_reg(self, offset: int, value: int, access: Access) -> None:
         if offset == BSRR:  # set/reset the output data register, reads as 0
             odr = self.regs.get(ODR, 0)
             odr = (odr | (value & 0xFFFF)) & ~(value >> 16)
             self.regs[ODR] = odr & 0xFFFF
-            return
-        self.regs[offset] = value
+        elif offset == IDR:
+            return  # read-only
+        else:
+            self.regs[offset] = value
+        if self.listeners and offset in (MODER, ODR, BSRR, AFRL, AFRH):
+            for listener in list(self.listeners):
+                listener(self)
+
+    def read_reg(self, offset: int, access: Access) -> int:
+        if offset != IDR:
+            return self.regs.get(offset, 0)
+        value = self.regs.get(IDR, 0)
+        odr = self.regs.get(ODR, 0)
+        for pin in range(16):
+            if self.mode(pin) == MODE_OUTPUT:
+                level: bool | None = bool(odr >> pin & 1)
+            else:
+                level = self.driven.get(pin)
+            if level is not None:
+                value = value | 1 << pin if level else value & ~(1 << pin)
+        return value
+
+    # -- pin state, for devices on the board ---------------------------------------------------
+    def output_level(self, pin: int) -> bool:
+        """The ODR bit of `pin` (the level the pin shows while it is an output)."""
+        return bool(self.regs.get(ODR, 0) >> pin & 1)
+
+    def drive(self, pin: int, level: bool | None) -> None:
+        """An external device drives `pin` to `level` (None: it lets go of the pin)."""
+        if level is None:
+            self.driven.pop(pin, None)
+        else:
+            self.driven[pin] = level
 
     def mode(self, pin: int) -> int:
         return (self.regs.get(MODER, 0) >> (2 * pin)) & 3

@@ -58,6 +58,8 @@ MODELS: tuple[ModelRow, ...] = (
     ModelRow("iwdg", "*", "watchdog:Iwdg", "key sequence; bites only when started"),
     ModelRow("wwdg", "*", "watchdog:Wwdg", "bites only when enabled"),
     ModelRow("exti", "*", "exti:Exti", "pending bits clear on write 1"),
+    ModelRow("spi", "v[123]*", "spi:ClassicSpi", "CR1/CR2/SR/DR, 8/16-bit frames, FIFO, NSS"),
+    ModelRow("spi", "v[456]*", "spi:FifoSpi", "TSIZE/EOT/TXP/RXP, FIFO packets, CSTART, NSS"),
     ModelRow("dbgmcu", "*", "models:dbgmcu", "IDCODE (DEV_ID, revision)"),
     ModelRow("uid", "*", "models:uid", "the board's 96-bit unique ID"),
 )
