@@ -29,6 +29,7 @@ from stm32_hil.sim.rom import entry as bootrom_entry
 from stm32_hil.target.base import ResetKind
 
 if TYPE_CHECKING:
+    from stm32_hil.sim.memories.wiring import WiringReport
     from stm32_hil.sim.rom.boot import BootDecision
     from stm32_hil.sim.rom.entry import EntryReport
 
@@ -114,7 +115,7 @@ class SimBoard:
             self.bus.attach(Alias("BOOT_ALIAS", 0x00000000, part.flash.size, self._alias_target))
         from stm32_hil.sim.memories.external import attach_external_flash
 
-        self.external = attach_external_flash(self)  # inventory external_flash (QUADSPI)
+        self.external = attach_external_flash(self)  # inventory external_flash, its pins
         for block in part.blocks:  # every other block of the chip, built on first access
             self.bus.declare(block.name, block.base, block.size, self._builder(block))
         if not self.bus.has("DBGMCU"):
@@ -210,6 +211,11 @@ class SimBoard:
 
     def device(self, name: str) -> Device:
         return self.bus.device(name)
+
+    def wiring_report(self) -> WiringReport | None:
+        """The pins the firmware used for the external memory, and any mismatch with the board's
+        declared wiring (None: no external memory). Verdicts quote it."""
+        return self.external.wiring_report()
 
     @property
     def usarts(self) -> dict[str, Usart]:
