@@ -327,7 +327,14 @@ def _check_flash(c: Checker, at: KeyPath, entry: Any, part: Part | None) -> None
             m = re.fullmatch(r"([A-Z]+)\d+", upper)
             if m:
                 buses.setdefault(m.group(1), block)
-        if buses:
+        if entry["bus"].upper() == "GPIO":  # a memory the firmware bit-bangs on GPIO pins
+            if not entry.get("pins"):
+                c.add(
+                    (*at, "bus"),
+                    f"{_name((*at, 'bus'))} = 'GPIO' (bit-banged) needs the board's pins",
+                    'add pins = { SCK = "PA0", NCS = "PA5", MOSI = "PA4", MISO = "PA3" }',
+                )
+        elif buses:
             _on_part(c, (*at, "bus"), entry["bus"], buses, part, "memory bus")
         else:
             c.add(
