@@ -150,4 +150,7 @@ def test_macronix_qe_in_status_bit6_and_octal_entry() -> None:
 
 def test_every_chip_has_datasheet_timings() -> None:
     for spec in CHIPS.values():
-        assert set(spec.timing) >= {"page_program", "erase_4k", "erase_64k", "chip_erase"}
+        assert {"page_program", "write_sr"} <= set(spec.timing), spec.name
+        for size, _op in (*spec.erase_types, *spec.erase_types_4b):
+            assert spec.timing[f"erase_{size // 1024}k"] > 0, spec.name
+        assert spec.timing.get("chip_erase") or spec.timing.get("die_erase"), spec.name

@@ -12,9 +12,20 @@ checks each phase against what its command table and its current mode (SPI, QPI,
   finish and keep WIP set for the datasheet time in virtual time; anything but a status read
   is ignored while busy. Cells only go from 1 to 0.
 
+Octal chips (`octal` in their table) enter STR or DTR OPI through their vendor's register
+(Macronix CR2, Micron IOMODE); every phase must then come on 8 lines at that rate, with the
+instruction extended as the chip's data says (op + ~op, or op repeated). A DTR phase moves two
+bits per line per clock, so a wrong dummy count shifts DTR data by twice as many bits.
+
+Program/erase suspend parks the remaining busy time and sets the chip's suspend flag; deep
+power-down leaves the chip deaf to everything but its release opcode. In 3-byte mode a chip
+over 16 MiB takes the top address bits from its extended address register (EAR / bank
+register). Cells are allocated on the first program or erase (or when a memory-mapped window
+aliases them): reading an untouched chip reads 0xFF without allocating.
+
 Shortcuts: block-protect bits (BP/TB/SEC) are stored but do not protect; continuous-read
-(XIP mode-bit) sessions and suspend/resume are not modelled; a reset while busy finishes
-the operation at once.
+(XIP mode-bit) sessions are not modelled; a reset while busy finishes the operation at once;
+DQS is not checked (a DTR read without DQS reads correct data, as at low clock rates).
 """
 
 from __future__ import annotations
@@ -40,7 +51,7 @@ class NorFlash:
     def __init__(self, spec: ChipSpec | str, clock: Callable[[], float]) -> None:
         self.spec = chip_spec(spec) if isinstance(spec, str) else spec
         self.clock = clock
-        self._data: bytearray | None = None  # allocated on first use: boards stay cheap to create
+        self._data: bytearray | None = None  # allocated on first write: boards stay cheap
         self.nv_regs = dict(self.spec.registers)  # non-volatile copies (reset values)
         self.log: list[str] = []  # why transactions were ignored: what a logic analyser shows
         self.busy_until = 0.0
@@ -49,32 +60,96 @@ class NorFlash:
 
     @property
     def data(self) -> bytearray:
-        """The cells (erased = 0xFF). Allocated lazily: a 64 MiB chip costs tens of ms to fill,
-        and most tests never touch the external flash of the board they create."""
+        """The cells (erased = 0xFF), allocated here on first use: a 256 MiB chip costs nothing
+        until something is written to it or a window aliases it."""
         if self._data is None:
             self._data = bytearray(b"\xff") * self.spec.size
         return self._data
+
+    @property
+    def allocated(self) -> bool:
+        return self._data is not None
+
+    def read_cells(self, start: int, n: int) -> bytes:
+        """`n` bytes from `start`, wrapping at the end of the array; no allocation."""
+        size = self.spec.size
+        start %= size
+        if self._data is None:
+            return b"\xff" * n
+        buf = bytearray(self._data[start : start + n])
+        while len(buf) < n:
+            buf += self._data[: n - len(buf)]
+        return bytes(buf)
 
     # -- state ----------------------------------------------------------------------------
     def power_on(self) -> None:
         self.regs = dict(self.nv_regs)
         self.wel = False
-        self.addr4 = False
         self.qpi = False
         self.reset_armed = False
         self.busy_until = 0.0
+        self.suspended: float | None = None  # remaining busy time of a suspended operation
+        self.powered_down = False
+        self._addr4 = False
+        fb = self.spec.four_byte
+        if fb is not None and self.spec.four_byte_capable:
+            if fb.power_up is not None:
+                reg, bit = fb.power_up
+                self._addr4 = bool(self.regs.get(reg, 0) >> bit & 1)
+            elif fb.power_up_low is not None:
+                reg, bit = fb.power_up_low
+                self._addr4 = not self.regs.get(reg, 0xFF) >> bit & 1
+
+    @property
+    def addr4(self) -> bool:
+        fb = self.spec.four_byte
+        if fb is not None and fb.ear_extadd is not None:
+            return bool(self.regs.get("EAR", 0) >> fb.ear_extadd & 1)
+        return self._addr4
+
+    @addr4.setter
+    def addr4(self, value: bool) -> None:
+        fb = self.spec.four_byte
+        if fb is not None and fb.ear_extadd is not None:
+            bit = 1 << fb.ear_extadd
+            self.regs["EAR"] = (self.regs.get("EAR", 0) & ~bit) | (bit if value else 0)
+        self._addr4 = value
+
+    def high_address(self) -> int:
+        """Address bits above A23 in 3-byte mode: the extended address register's bank."""
+        fb = self.spec.four_byte
+        if fb is None or fb.ear is None or not self.spec.four_byte_capable:
+            return 0
+        bank = self.regs.get("EAR", 0)
+        if fb.ear_extadd is not None:
+            bank &= (1 << fb.ear_extadd) - 1
+        return (bank << 24) % self.spec.size
 
     @property
     def busy(self) -> bool:
         return self.clock() < self.busy_until
 
     @property
+    def octal_state(self) -> str | None:
+        """None (SPI/QPI), "str" or "dtr": the octal protocol the chip's register selects."""
+        oc = self.spec.octal_mode
+        if oc is None:
+            return None
+        if oc.entry == "macronix_cr2":
+            mode = self.regs.get("CR2", 0) & CR2_OPI_MASK
+            return {1: "str", 2: "dtr"}.get(mode)
+        value = self.regs.get("IOMODE", 0xFF)
+        if value in oc.dtr_values:
+            return "dtr"
+        return "str" if value in oc.str_values else None
+
+    @property
     def opi(self) -> bool:
-        return self.spec.octal and bool(self.regs.get("CR2", 0) & CR2_OPI_MASK)
+        return self.octal_state is not None
 
     @property
     def dtr(self) -> bool:
-        return self.spec.octal and (self.regs.get("CR2", 0) & CR2_OPI_MASK) == 0b10
+        return self.octal_state == "dtr"
 
     @property
     def quad_enabled(self) -> bool:
@@ -86,7 +161,7 @@ class NorFlash:
     @property
     def quad_protocol(self) -> bool:
         """Every phase on four lines: Winbond QPI, Macronix QPI, Micron quad I/O protocol."""
-        if self.spec.vendor == "micron":
+        if self.spec.dummy_config == "micron_vcr":
             return not self.regs["EVCR"] & EVCR_QUAD_DISABLE
         return self.qpi
 
@@ -100,6 +175,14 @@ class NorFlash:
         if name == "FSR":
             value = (value & ~(FSR_READY | FSR_ADDR4)) | (0 if busy else FSR_READY)
             value |= FSR_ADDR4 if self.addr4 else 0
+        fb = self.spec.four_byte
+        if fb is not None and fb.flag is not None and fb.flag[0] == name:
+            bit = 1 << fb.flag[1]
+            value = (value & ~bit) | (bit if self.addr4 else 0)
+        sus = self.spec.suspend
+        if sus is not None and sus.flag[0] == name:
+            bit = 1 << sus.flag[1]
+            value = (value & ~bit) | (bit if self.suspended is not None else 0)
         return value & 0xFF
 
     def _start_busy(self, seconds: float) -> None:
@@ -142,26 +225,55 @@ class Transaction:
         chip = self.chip
         return 8 if chip.opi else 4 if chip.quad_protocol else 1
 
+    def _rate_ok(self, dtr: bool, phase: str) -> bool:
+        """Every phase of an octal DTR chip is DTR; every phase of any other mode is STR."""
+        want = self.chip.dtr
+        if dtr != want:
+            rate = ("STR", "DTR")
+            self._ignore(f"{phase} in {rate[dtr]}, chip expects {rate[want]}")
+            return False
+        return True
+
     def _addr_bytes(self, cmd: Command) -> int:
         if cmd.addr_bytes == 0:
+            oc = self.chip.spec.octal_mode
+            # Macronix OPI: register and ID reads carry a 4-byte address (all zeros).
+            regs = cmd.kind in (Kind.READ_REG, Kind.READ_ID, Kind.WRITE_REG)
+            if self.chip.opi and oc is not None and oc.entry == "macronix_cr2" and regs:
+                return 4
             return 0
         if cmd.addr_bytes == 4 or self.chip.opi:
             return 4
+        if cmd.kind is Kind.READ_SFDP:
+            return 3
         return 4 if self.chip.addr4 else 3
 
     def _expected(self, cmd: Command) -> tuple[int, int, int]:
         """(address lines, data lines, mode + dummy cycles) in the current protocol."""
         chip = self.chip
         lines = self._lines()
+        if chip.opi:
+            return 8, 8, self._octal_dummy(cmd)
         if lines > 1:
             dummy = (cmd.qpi_dummy or 0) + self._read_params_dummy(cmd)
-            if chip.opi and cmd.kind is Kind.READ:
-                dummy = 20
-            elif chip.opi and cmd.kind is Kind.READ_REG:
-                dummy = 4
             return lines, lines, dummy + self._vcr_dummy(cmd, dummy)
         mode = (8 // cmd.addr_lines) if cmd.mode_byte else 0
         return cmd.addr_lines, cmd.data_lines, mode + cmd.dummy + self._vcr_dummy(cmd, cmd.dummy)
+
+    def _octal_dummy(self, cmd: Command) -> int:
+        """Dummy cycles in OPI: the read setting (Macronix CR2 DC, Micron DUMMY) or the fixed
+        register-read count of the chip's data."""
+        chip = self.chip
+        oc = chip.spec.octal_mode
+        assert oc is not None
+        if cmd.kind in (Kind.READ, Kind.READ_SFDP):
+            if oc.entry == "macronix_cr2":
+                return 20 - 2 * (chip.regs.get("CR2_DC", 0) & 7)
+            value = chip.regs.get("DUMMY", 0x10)
+            return 16 if value in (0, 0xFF) else value & 0x1F
+        if cmd.kind in (Kind.READ_REG, Kind.READ_REG_AT, Kind.READ_ID):
+            return oc.reg_dummy
+        return 0
 
     def _read_params_dummy(self, cmd: Command) -> int:
         """Winbond QPI reads: Set Read Parameters (C0h) P[5:4] picks 2, 4, 6 or 8 dummy clocks.
@@ -170,7 +282,9 @@ class Transaction:
         sets 8 clocks and clocks 8 reads aligned data, one that keeps 8 after a reset reads the
         stream shifted (W25Q128FV datasheet, "Set Read Parameters (C0h)").
         """
-        if self.chip.spec.vendor != "winbond" or cmd.kind is not Kind.READ or not cmd.qpi_dummy:
+        if self.chip.spec.dummy_config != "winbond_c0" or cmd.kind is not Kind.READ:
+            return 0
+        if not cmd.qpi_dummy:
             return 0
         return 2 * ((self.chip.regs.get("RP", 0) >> 4) & 3)
 
@@ -180,27 +294,49 @@ class Transaction:
         Macronix CR[7:6] (DC) selects the dummy cycles of fast reads, mode cycles included
         (MX25L51245G datasheet, "Dummy cycle and frequency table").
         """
-        if self.chip.spec.vendor == "macronix" and cmd.kind is Kind.READ and default:
+        config = self.chip.spec.dummy_config
+        if cmd.kind is not Kind.READ or not default:
+            return 0
+        if config == "macronix_cr":
             dc = (self.chip.regs.get("CR", 0) >> 6) & 3
             quad_io = cmd.addr_lines == 4
             total = ((6, 4, 8, 10) if quad_io else (8, 6, 8, 10))[dc]
             mode = (8 // cmd.addr_lines) if cmd.mode_byte else 0
             return total - (mode + default)
-        if self.chip.spec.vendor != "micron" or cmd.kind is not Kind.READ or default == 0:
+        if config != "micron_vcr":
             return 0
         vcr = self.chip.regs["VCR"] >> 4
         return 0 if vcr in (0, 15) else vcr - default
 
     # -- phases -----------------------------------------------------------------------------
-    def instruction(self, opcode: int, lines: int = 1, nbytes: int = 1) -> None:
+    def instruction(self, opcode: int, lines: int = 1, nbytes: int = 1, dtr: bool = False) -> None:
         chip = self.chip
         want = self._lines()
-        if chip.opi:
-            op, inverse = (opcode >> 8) & 0xFF, opcode & 0xFF
-            if nbytes != 2 or inverse != (~op & 0xFF):
-                self._ignore(f"OPI needs a 2-byte instruction (op, ~op), got {opcode:#x}")
+        if chip.powered_down:
+            release = chip.spec.deep_power_down
+            if release is None or nbytes != 1 or opcode != release[1] or lines != 1:
+                self._ignore(f"instruction {opcode:#x} in deep power-down")
                 return
-            opcode = op
+        if not self._rate_ok(dtr, "instruction"):
+            return
+        if chip.opi:
+            oc = chip.spec.octal_mode
+            assert oc is not None
+            ext = oc.ext_dtr if chip.dtr else oc.ext_str
+            if ext == "none":
+                if nbytes != 1:
+                    self._ignore(f"octal instruction {opcode:#x}: chip expects 1 byte")
+                    return
+            else:
+                op, second = (opcode >> 8) & 0xFF, opcode & 0xFF
+                expect = (~op & 0xFF) if ext == "invert" else op
+                if nbytes != 2 or second != expect:
+                    self._ignore(
+                        f"OPI needs a 2-byte instruction ({op:#04x}, {expect:#04x}), "
+                        f"got {opcode:#x} in {nbytes} byte(s)"
+                    )
+                    return
+                opcode = op
         elif nbytes != 1:
             self._ignore(f"{nbytes}-byte instruction outside OPI mode")
             return
@@ -215,11 +351,12 @@ class Transaction:
         if want == 4 and cmd.qpi_dummy is None:
             self._ignore(f"instruction {opcode:#04x} does not exist in QPI mode")
             return
-        if cmd.needs_qe and not chip.quad_enabled:
+        if cmd.needs_qe and not chip.quad_enabled and want != 8:
             self._ignore(f"instruction {opcode:#04x} needs QE=1")
             return
         status_regs = {chip.spec.status_reg, "FSR", "SR2", "SR3"}
-        if chip.busy and not (cmd.kind is Kind.READ_REG and set(cmd.regs) & status_regs):
+        reads_status = cmd.kind is Kind.READ_REG and set(cmd.regs) & status_regs
+        if chip.busy and not (reads_status or cmd.kind is Kind.SUSPEND):
             self._ignore(f"instruction {opcode:#04x} while busy")
             return
         if cmd.kind is not Kind.RESET:
@@ -228,9 +365,11 @@ class Transaction:
         _alines, dlines, self.expected_cycles = self._expected(cmd)
         self.data_lines = dlines
 
-    def address_phase(self, value: int, nbytes: int, lines: int) -> None:
+    def address_phase(self, value: int, nbytes: int, lines: int, dtr: bool = False) -> None:
         cmd = self.cmd
         if self.deaf or cmd is None:
+            return
+        if not self._rate_ok(dtr, f"instruction {cmd.opcode:#04x}: address"):
             return
         want = self._addr_bytes(cmd)
         alines = self._expected(cmd)[0]
@@ -243,11 +382,13 @@ class Transaction:
             )
             return
         self.address = value & ((1 << (8 * nbytes)) - 1)
+        if nbytes == 3 and cmd.kind not in (Kind.READ_SFDP, Kind.READ_MFR_DEV):
+            self.address |= self.chip.high_address()
         self._pos = self.address
 
-    def alternate(self, nbytes: int, lines: int) -> None:
+    def alternate(self, nbytes: int, lines: int, dtr: bool = False) -> None:
         """Alternate bytes (the mode byte) count as clock cycles before the data."""
-        self.pre_data_cycles += nbytes * 8 // lines
+        self.pre_data_cycles += nbytes * 8 // lines // (2 if dtr else 1)
 
     def dummy(self, cycles: int) -> None:
         self.pre_data_cycles += cycles
@@ -261,23 +402,28 @@ class Transaction:
             return False
         return True
 
-    def send(self, data: bytes, lines: int) -> None:
+    def send(self, data: bytes, lines: int, dtr: bool = False) -> None:
         """Data from the controller (program data, register values)."""
         if not self._check_address_given():
+            return
+        if not self._rate_ok(dtr, f"instruction {self.opcode:#04x}: write data"):
             return
         if lines != self.data_lines or self.pre_data_cycles != self.expected_cycles:
             self._ignore(f"instruction {self.opcode:#04x}: write data phase mismatched")
             return
         self.received += data
 
-    def receive(self, n: int, lines: int) -> bytes:
+    def receive(self, n: int, lines: int, dtr: bool = False) -> bytes:
         """Data to the controller; the bus reads 0xFF where the chip does not drive it."""
         if not self._check_address_given() or lines != self.data_lines:
             if not self.deaf and self.cmd is not None:
                 self._ignore(f"instruction {self.opcode:#04x}: read on {lines} line(s)")
             return b"\xff" * n
+        if dtr != self.chip.dtr:
+            self._rate_ok(dtr, f"instruction {self.opcode:#04x}: read data")
+            return b"\xff" * n
         if self._bits is None:  # first data clock: align the chip's output with sampling
-            skew = (self.pre_data_cycles - self.expected_cycles) * lines
+            skew = (self.pre_data_cycles - self.expected_cycles) * lines * (2 if dtr else 1)
             self._bits, self._nbits = 0, 0
             if skew < 0:  # controller samples early: it sees the idle, pulled-up bus first
                 self._bits, self._nbits = (1 << -skew) - 1, -skew
@@ -296,27 +442,38 @@ class Transaction:
         self._bits &= (1 << self._nbits) - 1
         return out
 
+    def _register_at(self) -> str | None:
+        return self.chip.spec.addressed_registers.get(self.address or 0)
+
     def _stream(self, n: int) -> bytes:
         chip, cmd = self.chip, self.cmd
         assert cmd is not None
         if n <= 0:
             return b""
         if cmd.kind is Kind.READ:
-            size = len(chip.data)
-            start = self._pos % size
-            buf = bytearray(chip.data[start : start + n])
-            while len(buf) < n:
-                buf += chip.data[: n - len(buf)]
-            self._pos = (start + n) % size
-            return bytes(buf)
+            out = chip.read_cells(self._pos, n)
+            self._pos = (self._pos + n) % chip.spec.size
+            return out
         source: bytes
-        if cmd.kind is Kind.READ_REG:
-            values = [chip.register(r) for r in cmd.regs]
-            source = bytes(values[min(i, len(values) - 1)] for i in range(self._pos, self._pos + n))
+        if cmd.kind in (Kind.READ_REG, Kind.READ_REG_AT):
+            regs = cmd.regs
+            if cmd.kind is Kind.READ_REG_AT:
+                name = self._register_at()
+                regs = (name,) if name else ()
+            values = [chip.register(r) for r in regs] or [0xFF]
+            if chip.dtr:  # DTR OPI: each register byte comes twice (one clock, both edges)
+                values = [v for v in values for _ in (0, 1)]
+            base = self._pos - (self.address or 0) if self.address is not None else self._pos
+            source = bytes(values[min(i, len(values) - 1)] for i in range(base, base + n))
             self._pos += n
             return source
         if cmd.kind is Kind.READ_ID:
             source = chip.spec.jedec_id + b"\x00" * 17
+        elif cmd.kind is Kind.READ_SFDP:
+            image = chip.spec.sfdp
+            start = self._pos
+            self._pos += n
+            return bytes(image[i] if i < len(image) else 0xFF for i in range(start, start + n))
         elif cmd.kind is Kind.READ_MFR_DEV:
             source = chip.spec.mfr_dev * 2
             base = (self.address or 0) & 1
@@ -325,7 +482,7 @@ class Transaction:
             source = hashlib.sha256(chip.spec.name.encode()).digest()[:8]
         else:
             return b"\xff" * n
-        reg_pos = self._pos if cmd.addr_bytes == 0 else self._pos - (self.address or 0)
+        reg_pos = self._pos if self.address is None else self._pos - self.address
         out = bytes(source[(reg_pos + i) % len(source)] for i in range(n))
         self._pos += n
         return out
@@ -349,25 +506,34 @@ class Transaction:
         elif kind is Kind.PROGRAM:
             self._program()
         elif kind is Kind.ERASE:
-            start = (self.address or 0) % len(chip.data) & ~(cmd.size - 1)
-            chip.data[start : start + cmd.size] = b"\xff" * cmd.size
-            chip._start_busy(chip.spec.timing[f"erase_{cmd.size // 1024}k"])
+            size = chip.spec.size
+            start = (self.address or 0) % size & ~(cmd.size - 1)
+            if chip.allocated:
+                chip.data[start : start + cmd.size] = b"\xff" * cmd.size
+            die = cmd.size == size // chip.spec.dies and chip.spec.die_erase == cmd.opcode
+            key = "die_erase" if die else f"erase_{cmd.size // 1024}k"
+            chip._start_busy(chip.spec.timing[key])
         elif kind is Kind.CHIP_ERASE:
-            chip.data[:] = b"\xff" * len(chip.data)
+            if chip.allocated:
+                chip.data[:] = b"\xff" * len(chip.data)
             chip._start_busy(chip.spec.timing["chip_erase"])
         elif kind is Kind.WRITE_REG:
             self._write_regs(cmd)
+        elif kind is Kind.WRITE_REG_AT:
+            self._write_reg_at(cmd)
         elif kind is Kind.RESET_ENABLE:
             chip.reset_armed = True
         elif kind is Kind.RESET:
             if chip.reset_armed:
                 chip.power_on()
+        elif kind is Kind.SOFT_RESET:
+            chip.power_on()
         elif kind is Kind.ENTER_QPI:
-            if chip.spec.vendor == "micron":
+            if chip.spec.dummy_config == "micron_vcr":
                 chip.regs["EVCR"] &= ~EVCR_QUAD_DISABLE
             chip.qpi = True
         elif kind is Kind.EXIT_QPI:
-            if chip.spec.vendor == "micron":
+            if chip.spec.dummy_config == "micron_vcr":
                 chip.regs["EVCR"] |= EVCR_QUAD_DISABLE
             chip.qpi = False
         elif kind is Kind.ENTER_4B:
@@ -378,6 +544,18 @@ class Transaction:
             chip.wel = False if cmd.needs_wel else chip.wel
         elif kind is Kind.CLEAR_FLAGS:
             chip.regs["FSR"] = chip.regs.get("FSR", 0) & ~0x7E
+        elif kind is Kind.DEEP_POWER_DOWN:
+            chip.powered_down = True
+        elif kind is Kind.RELEASE_DPD:
+            chip.powered_down = False
+        elif kind is Kind.SUSPEND:
+            if chip.busy and chip.suspended is None:
+                chip.suspended = chip.busy_until - chip.clock()
+                chip.busy_until = chip.clock()
+        elif kind is Kind.RESUME:
+            if chip.suspended is not None:
+                chip.busy_until = chip.clock() + chip.suspended
+                chip.suspended = None
 
     def _program(self) -> None:
         chip = self.chip
@@ -385,15 +563,16 @@ class Transaction:
             chip.wel = False
             return
         page = chip.spec.page_size
-        addr = (self.address or 0) % len(chip.data)
+        addr = (self.address or 0) % chip.spec.size
         base = addr & ~(page - 1)
         # The page latch: bytes past the page end wrap to its start; a later byte for the same
-        # column replaces an earlier one (more than a page keeps the last 256).
+        # column replaces an earlier one (more than a page keeps the last `page` bytes).
         latch: dict[int, int] = {}
         for i, byte in enumerate(self.received):
             latch[(addr - base + i) % page] = byte
+        data = chip.data
         for column, byte in latch.items():
-            chip.data[base + column] &= byte
+            data[base + column] &= byte
         chip._start_busy(chip.spec.timing["page_program"])
 
     def _write_regs(self, cmd: Command) -> None:
@@ -409,3 +588,16 @@ class Transaction:
                 chip.wel = False
         else:
             chip._start_busy(chip.spec.timing["write_sr"])
+
+    def _write_reg_at(self, cmd: Command) -> None:
+        """72h/81h with an address: one volatile register, picked by the address."""
+        chip = self.chip
+        name = self._register_at()
+        if name is None or not self.received:
+            chip.log.append(
+                f"instruction {cmd.opcode:#04x}: no register at address {self.address or 0:#x}"
+            )
+            chip.wel = False
+            return
+        chip.regs[name] = self.received[0]
+        chip.wel = False

@@ -1,20 +1,74 @@
-"""Data for each supported NOR chip: IDs, geometry, typical timings and its command table.
+"""The NOR chip catalogue (chips.toml) as typed specs: one `ChipSpec` per chip table.
 
-Sources: Winbond W25Q32JV/W25Q64FV/W25Q128FV, Micron MT25QL512ABB/N25Q128A/MT25TL01G,
-Macronix MX25L51245G/MX25R6435F/MX25LM51245G datasheets. Times are the datasheets' typical
-values in seconds; the chip is busy that long in virtual time.
+Each table inherits its vendor family's base table and overrides fields; `timing`,
+`registers` and `addressed_registers` merge key by key, every other field replaces. Datasheet
+timing symbols (tPP, tSE, tBE64, tCE, ...) become the busy times the chip model uses, and the
+command table is built from the data (rowsets.py); the SFDP image from the same parameters
+(sfdp.py), so what a loader reads back is what the chip does.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import functools
+import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
 
 from stm32_hil.errors import ConfigError
-from stm32_hil.sim.memories.nor.commands import Command, Kind, table
+from stm32_hil.sim.memories.nor.commands import Command
 
 K = 1024
 M = K * K
+MERGED = ("timing", "registers", "addressed_registers")
+# Datasheet symbol -> the busy-time key the chip model looks up.
+TIMING_SYMBOLS = {
+    "tPP": "page_program",
+    "tSE": "erase_4k",
+    "tBE32": "erase_32k",
+    "tBE64": "erase_64k",
+    "tBE128": "erase_128k",
+    "tBE256": "erase_256k",
+    "tCE": "chip_erase",
+    "tDE": "die_erase",
+    "tW": "write_sr",
+}
+
+
+@dataclass(frozen=True)
+class FourByte:
+    """How a chip over 16 MiB reaches its upper half (JESD216 DWORD16 methods)."""
+
+    enter: int = 0  # B7h-style enter opcode (0 = none)
+    exit: int = 0
+    wel: bool = False  # WREN needed before enter/exit
+    opcodes: bool = False  # dedicated 4-byte instruction set
+    ear: tuple[int, int] | None = None  # extended address register (write, read) opcodes
+    ear_wel: bool = True
+    ear_extadd: int | None = None  # bit of the EAR/bank register that selects 4-byte mode
+    flag: tuple[str, int] | None = None  # register bit showing the current mode
+    power_up: tuple[str, int] | None = None  # bit = 1: 4-byte mode out of power-up
+    power_up_low: tuple[str, int] | None = None  # bit = 0: 4-byte mode out of power-up
+
+
+@dataclass(frozen=True)
+class Suspend:
+    suspend: int
+    resume: int
+    flag: tuple[str, int]  # register bit that reads 1 while an operation is suspended
+
+
+@dataclass(frozen=True)
+class Octal:
+    """Octal (8-line) protocol: how to enter it and how its instructions are formed."""
+
+    entry: str  # "macronix_cr2" | "micron_vcr"
+    ext_str: str = "invert"  # second instruction byte in STR: "invert", "repeat", "none"
+    ext_dtr: str = "invert"
+    read_dtr: int = 0xEE
+    reg_dummy: int = 4  # dummy cycles of register reads in octal mode
+    str_values: tuple[int, ...] = ()  # micron_vcr: IOMODE values selecting octal STR
+    dtr_values: tuple[int, ...] = ()  # ... and octal DTR
 
 
 @dataclass(frozen=True)
@@ -24,324 +78,180 @@ class ChipSpec:
     jedec_id: bytes
     size: int
     commands: dict[int, Command]
-    timing: dict[str, float]  # page_program, erase_4k, erase_32k, erase_64k, chip_erase, write_sr
+    timing: dict[str, float]  # page_program, erase_4k, erase_64k, chip_erase, write_sr, ...
     qe: tuple[str, int] | None  # register and bit of Quad Enable; None = quad always available
     registers: dict[str, int] = field(default_factory=dict)  # reset (factory) values
     status_reg: str = "SR1"  # register holding WIP (bit 0) and WEL (bit 1)
     flag_status: bool = False  # Micron flag status register (bit 7 = ready)
-    octal: bool = False  # Macronix OPI via configuration register 2
+    octal: bool = False  # has an octal (OPI) protocol
     page_size: int = 256
     mfr_dev: bytes = b""  # answer to 0x90
+    protocol: str = "winbond"
+    erase_types: tuple[tuple[int, int], ...] = ()  # (size, opcode)
+    erase_types_4b: tuple[tuple[int, int], ...] = ()
+    chip_erase: tuple[int, ...] = ()
+    dies: int = 1
+    die_erase: int = 0
+    four_byte: FourByte | None = None
+    dummy_config: str = "none"
+    reset: tuple[int, int] = (0x66, 0x99)
+    deep_power_down: tuple[int, int] | None = None
+    suspend: Suspend | None = None
+    octal_mode: Octal | None = None
+    addressed_registers: dict[int, str] = field(default_factory=dict)
 
     @property
     def four_byte_capable(self) -> bool:
         return self.size > 16 * M
 
+    @functools.cached_property
+    def sfdp(self) -> bytes:
+        """The SFDP image (5Ah) built from this spec's own parameters (JESD216)."""
+        from stm32_hil.sim.memories.nor.sfdp import build_sfdp
 
-# -- shared rows ---------------------------------------------------------------------------
-def _core_rows() -> list[Command]:
-    return [
-        Command(0x06, Kind.WREN, qpi_dummy=0),
-        Command(0x04, Kind.WRDI, qpi_dummy=0),
-        Command(0x05, Kind.READ_REG, regs=("SR1",), qpi_dummy=0),
-        Command(0x9F, Kind.READ_ID),
-        Command(0x03, Kind.READ, addr_bytes=3),
-        Command(0x0B, Kind.READ, addr_bytes=3, dummy=8, qpi_dummy=2),
-        Command(0x3B, Kind.READ, addr_bytes=3, data_lines=2, dummy=8),
-        Command(0x6B, Kind.READ, addr_bytes=3, data_lines=4, dummy=8, needs_qe=True),
-        Command(0xBB, Kind.READ, addr_bytes=3, addr_lines=2, data_lines=2, mode_byte=True),
-        Command(
-            0xEB,
-            Kind.READ,
-            addr_bytes=3,
-            addr_lines=4,
-            data_lines=4,
-            mode_byte=True,
-            dummy=4,
-            qpi_dummy=4,
-            needs_qe=True,
-        ),
-        Command(0x02, Kind.PROGRAM, addr_bytes=3, needs_wel=True, qpi_dummy=0),
-        Command(0x20, Kind.ERASE, addr_bytes=3, size=4 * K, needs_wel=True, qpi_dummy=0),
-        Command(0x52, Kind.ERASE, addr_bytes=3, size=32 * K, needs_wel=True, qpi_dummy=0),
-        Command(0xD8, Kind.ERASE, addr_bytes=3, size=64 * K, needs_wel=True, qpi_dummy=0),
-        Command(0xC7, Kind.CHIP_ERASE, needs_wel=True, qpi_dummy=0),
-        Command(0x60, Kind.CHIP_ERASE, needs_wel=True, qpi_dummy=0),
-        Command(0x66, Kind.RESET_ENABLE, qpi_dummy=0),
-        Command(0x99, Kind.RESET, qpi_dummy=0),
-    ]
+        return build_sfdp(self)
 
 
-def _four_byte_rows(*, wel: bool) -> list[Command]:
-    return [
-        Command(0xB7, Kind.ENTER_4B, needs_wel=wel, qpi_dummy=0),
-        Command(0xE9, Kind.EXIT_4B, needs_wel=wel, qpi_dummy=0),
-        Command(0x13, Kind.READ, addr_bytes=4),
-        Command(0x0C, Kind.READ, addr_bytes=4, dummy=8, qpi_dummy=10),
-        Command(0x6C, Kind.READ, addr_bytes=4, data_lines=4, dummy=8, needs_qe=True),
-        Command(
-            0xEC,
-            Kind.READ,
-            addr_bytes=4,
-            addr_lines=4,
-            data_lines=4,
-            mode_byte=True,
-            dummy=4,
-            qpi_dummy=4,
-            needs_qe=True,
-        ),
-        Command(0x12, Kind.PROGRAM, addr_bytes=4, needs_wel=True, qpi_dummy=0),
-        Command(0x34, Kind.PROGRAM, addr_bytes=4, data_lines=4, needs_wel=True, needs_qe=True),
-        Command(0x21, Kind.ERASE, addr_bytes=4, size=4 * K, needs_wel=True, qpi_dummy=0),
-        Command(0x5C, Kind.ERASE, addr_bytes=4, size=32 * K, needs_wel=True, qpi_dummy=0),
-        Command(0xDC, Kind.ERASE, addr_bytes=4, size=64 * K, needs_wel=True, qpi_dummy=0),
-    ]
+def _size(value: Any) -> int:
+    if isinstance(value, int):
+        return value
+    text = str(value).strip().upper()
+    for suffix, mult in (("M", M), ("K", K)):
+        if text.endswith(suffix):
+            return int(text[: -len(suffix)]) * mult
+    return int(text, 0)
 
 
-# -- Winbond -------------------------------------------------------------------------------
-def _winbond(name: str, capacity: int, size: int, chip_erase_s: float) -> ChipSpec:
-    rows = [
-        *_core_rows(),
-        Command(0x35, Kind.READ_REG, regs=("SR2",), qpi_dummy=0),
-        Command(0x15, Kind.READ_REG, regs=("SR3",), qpi_dummy=0),
-        Command(0x01, Kind.WRITE_REG, regs=("SR1", "SR2"), needs_wel=True, qpi_dummy=0),
-        Command(0x31, Kind.WRITE_REG, regs=("SR2",), needs_wel=True, qpi_dummy=0),
-        Command(0x11, Kind.WRITE_REG, regs=("SR3",), needs_wel=True, qpi_dummy=0),
-        Command(0x32, Kind.PROGRAM, addr_bytes=3, data_lines=4, needs_wel=True, needs_qe=True),
-        Command(0x90, Kind.READ_MFR_DEV, addr_bytes=3),
-        Command(0x4B, Kind.READ_UID, dummy=32),
-        Command(0x38, Kind.ENTER_QPI, needs_qe=True),
-        Command(0xFF, Kind.EXIT_QPI, qpi_dummy=0),
-        Command(0x9F, Kind.READ_ID, qpi_dummy=0),
-        # Set Read Parameters: one data byte in QPI mode, P[5:4] = dummy clocks of QPI reads,
-        # P[1:0] = wrap length; volatile, no WREN needed, back to 00 on reset. Shortcut: the
-        # chip also accepts it in SPI mode, where the datasheet lists no C0h.
-        Command(0xC0, Kind.WRITE_REG, regs=("RP",), volatile=True, qpi_dummy=0),
-    ]
-    if size > 16 * M:
-        rows += [Command(0xB7, Kind.ENTER_4B, qpi_dummy=0), Command(0xE9, Kind.EXIT_4B)]
-    return ChipSpec(
+@functools.cache
+def _raw() -> dict[str, Any]:
+    text = resources.files("stm32_hil.sim.memories.nor").joinpath("chips.toml").read_text()
+    return tomllib.loads(text)
+
+
+def _resolve(name: str, table: dict[str, Any], bases: dict[str, Any], depth: int = 0) -> dict:
+    """The table with its base chain applied (base first, the table's own fields last)."""
+    if depth > 8:
+        raise ConfigError(f"chips.toml: base chain of {name!r} is too deep (a cycle?)")
+    base_name = table.get("base")
+    merged: dict[str, Any] = {}
+    if base_name is not None:
+        if base_name not in bases:
+            raise ConfigError(f"chips.toml: {name!r} names unknown base {base_name!r}")
+        merged = _resolve(base_name, bases[base_name], bases, depth + 1)
+    for key, value in table.items():
+        if key == "base":
+            continue
+        if key in MERGED and isinstance(value, dict):
+            merged[key] = {**merged.get(key, {}), **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _pair(value: Any) -> tuple[str, int] | None:
+    return (str(value[0]), int(value[1])) if value else None
+
+
+def _spec(name: str, d: dict[str, Any]) -> ChipSpec:
+    from stm32_hil.sim.memories.nor.rowsets import command_table
+
+    jedec = bytes.fromhex(str(d["jedec"]))
+    size = _size(d["size"])
+    timing = {TIMING_SYMBOLS.get(k, k): float(v) for k, v in d.get("timing", {}).items()}
+    fb_raw = d.get("four_byte") or None
+    four_byte = None
+    if fb_raw:
+        four_byte = FourByte(
+            enter=int(fb_raw.get("enter", 0)),
+            exit=int(fb_raw.get("exit", 0)),
+            wel=bool(fb_raw.get("wel", False)),
+            opcodes=bool(fb_raw.get("opcodes", False)),
+            ear=(int(fb_raw["ear"][0]), int(fb_raw["ear"][1])) if fb_raw.get("ear") else None,
+            ear_wel=bool(fb_raw.get("ear_wel", "ear_extadd" not in fb_raw)),
+            ear_extadd=int(fb_raw["ear_extadd"]) if "ear_extadd" in fb_raw else None,
+            flag=_pair(fb_raw.get("flag")),
+            power_up=_pair(fb_raw.get("power_up")),
+            power_up_low=_pair(fb_raw.get("power_up_low")),
+        )
+    sus = d.get("suspend")
+    oc = d.get("octal")
+    octal = None
+    if oc:
+        octal = Octal(
+            entry=str(oc["entry"]),
+            ext_str=str(oc.get("ext_str", "invert")),
+            ext_dtr=str(oc.get("ext_dtr", "invert")),
+            read_dtr=int(oc.get("read_dtr", 0xEE)),
+            reg_dummy=int(oc.get("reg_dummy", 4)),
+            str_values=tuple(int(v) for v in oc.get("str", ())),
+            dtr_values=tuple(int(v) for v in oc.get("dtr", ())),
+        )
+    dpd = d.get("deep_power_down")
+    at_regs = d.get("addressed_registers", {})
+    reset = d.get("reset", [0x66, 0x99])
+    spec = ChipSpec(
         name=name,
-        vendor="winbond",
-        jedec_id=bytes([0xEF, 0x40, capacity]),
-        size=size,
-        commands=table(*rows),
-        timing={
-            "page_program": 0.4e-3,
-            "erase_4k": 45e-3,
-            "erase_32k": 120e-3,
-            "erase_64k": 150e-3,
-            "chip_erase": chip_erase_s,
-            "write_sr": 10e-3,
-        },
-        qe=("SR2", 1),
-        registers={"SR1": 0x00, "SR2": 0x02, "SR3": 0x60, "RP": 0x00},
-        mfr_dev=bytes([0xEF, capacity - 0x01]),
-    )
-
-
-# -- Micron --------------------------------------------------------------------------------
-def _micron(name: str, jedec: bytes, size: int, timing: dict[str, float]) -> ChipSpec:
-    rows = [
-        *_core_rows(),
-        *(_four_byte_rows(wel=True) if size > 16 * M else []),
-        Command(0x70, Kind.READ_REG, regs=("FSR",), qpi_dummy=0),
-        Command(0x50, Kind.CLEAR_FLAGS, qpi_dummy=0),
-        Command(0x01, Kind.WRITE_REG, regs=("SR1",), needs_wel=True, qpi_dummy=0),
-        Command(0xB5, Kind.READ_REG, regs=("NVCR_L", "NVCR_H"), qpi_dummy=0),
-        Command(0xB1, Kind.WRITE_REG, regs=("NVCR_L", "NVCR_H"), needs_wel=True, qpi_dummy=0),
-        Command(0x85, Kind.READ_REG, regs=("VCR",), qpi_dummy=0),
-        Command(0x81, Kind.WRITE_REG, regs=("VCR",), needs_wel=True, volatile=True, qpi_dummy=0),
-        Command(0x65, Kind.READ_REG, regs=("EVCR",), qpi_dummy=0),
-        Command(0x61, Kind.WRITE_REG, regs=("EVCR",), needs_wel=True, volatile=True, qpi_dummy=0),
-        # Extended SPI quad modes: 1-1-4 and 1-4-4 program, 1-4-4 read with 10 dummy cycles.
-        Command(0x32, Kind.PROGRAM, addr_bytes=3, data_lines=4, needs_wel=True),
-        Command(0x38, Kind.PROGRAM, addr_bytes=3, addr_lines=4, data_lines=4, needs_wel=True),
-        Command(0x6B, Kind.READ, addr_bytes=3, data_lines=4, dummy=8),
-        Command(0xEB, Kind.READ, addr_bytes=3, addr_lines=4, data_lines=4, dummy=10, qpi_dummy=10),
-        Command(0x0B, Kind.READ, addr_bytes=3, dummy=8, qpi_dummy=10),
-        Command(0x35, Kind.ENTER_QPI),
-        Command(0xF5, Kind.EXIT_QPI, qpi_dummy=0),
-        Command(0xAF, Kind.READ_ID, qpi_dummy=0),  # multiple I/O read ID (QIO mode)
-    ]
-    return ChipSpec(
-        name=name,
-        vendor="micron",
+        vendor=str(d["vendor"]),
         jedec_id=jedec,
         size=size,
-        commands=table(*rows),
+        commands={},
         timing=timing,
-        qe=None,
-        flag_status=True,
-        registers={
-            "SR1": 0x00,
-            "FSR": 0x80,
-            "NVCR_L": 0xFF,
-            "NVCR_H": 0xFF,
-            "VCR": 0xFB,
-            "EVCR": 0xDF,
-        },
+        qe=_pair(d.get("qe")),
+        registers={str(k): int(v) for k, v in d.get("registers", {}).items()},
+        status_reg=str(d.get("status_reg", "SR1")),
+        flag_status=bool(d.get("flag_status", False)),
+        octal=octal is not None,
+        page_size=int(d.get("page_size", 256)),
+        mfr_dev=bytes([jedec[0], (jedec[2] - 1) & 0xFF]),
+        protocol=str(d["protocol"]),
+        erase_types=tuple((int(s), int(o)) for s, o in d.get("erase", ())),
+        erase_types_4b=tuple((int(s), int(o)) for s, o in d.get("erase_4b", ())),
+        chip_erase=tuple(int(o) for o in d.get("chip_erase", ())),
+        dies=int(d.get("dies", 1)),
+        die_erase=int(d.get("die_erase", 0)),
+        four_byte=four_byte,
+        dummy_config=str(d.get("dummy_config", "none")),
+        reset=(int(reset[0]), int(reset[1])),
+        deep_power_down=(int(dpd[0]), int(dpd[1])) if dpd else None,
+        suspend=Suspend(int(sus[0]), int(sus[1]), (str(sus[2]), int(sus[3]))) if sus else None,
+        octal_mode=octal,
+        addressed_registers={int(k, 0): str(v) for k, v in at_regs.items()},
     )
+    _check(spec)
+    spec.commands.update(command_table(spec))
+    return spec
 
 
-# -- Macronix ------------------------------------------------------------------------------
-def _macronix(
-    name: str, jedec: bytes, size: int, timing: dict[str, float], *, octal: bool = False
-) -> ChipSpec:
-    rows = [
-        *_core_rows(),
-        *(_four_byte_rows(wel=False) if size > 16 * M else []),
-        Command(0x15, Kind.READ_REG, regs=("CR",), qpi_dummy=0),
-        Command(0x01, Kind.WRITE_REG, regs=("SR1", "CR"), needs_wel=True, qpi_dummy=0),
-        Command(
-            0x38,
-            Kind.PROGRAM,
-            addr_bytes=3,
-            addr_lines=4,
-            data_lines=4,
-            needs_wel=True,
-            needs_qe=True,
-        ),  # 4PP
-        Command(
-            0xEB,
-            Kind.READ,
-            addr_bytes=3,
-            addr_lines=4,
-            data_lines=4,
-            mode_byte=True,
-            dummy=4,
-            qpi_dummy=4,
-            needs_qe=True,
-        ),
-        Command(0x35, Kind.ENTER_QPI, needs_qe=True),  # EQIO
-        Command(0xF5, Kind.EXIT_QPI, qpi_dummy=0),  # RSTQIO
-        Command(0xAF, Kind.READ_ID, qpi_dummy=0),  # QPIID
-    ]
-    if octal:
-        rows += [
-            Command(0x71, Kind.READ_REG, addr_bytes=4, regs=("CR2",), qpi_dummy=0),
-            Command(
-                0x72,
-                Kind.WRITE_REG,
-                addr_bytes=4,
-                regs=("CR2",),
-                needs_wel=True,
-                volatile=True,
-                qpi_dummy=0,
-            ),
-            Command(
-                0xEC,
-                Kind.READ,
-                addr_bytes=4,
-                addr_lines=4,
-                data_lines=4,
-                mode_byte=True,
-                dummy=4,
-                qpi_dummy=20,
-                needs_qe=True,
-            ),
-        ]
-    return ChipSpec(
-        name=name,
-        vendor="macronix",
-        jedec_id=jedec,
-        size=size,
-        commands=table(*rows),
-        timing=timing,
-        qe=("SR1", 6),
-        octal=octal,
-        registers={"SR1": 0x00, "CR": 0x00, "CR2": 0x00},
-    )
+def _check(spec: ChipSpec) -> None:
+    """A table the model could not run is refused when the catalogue loads, with its name."""
+    problems = []
+    for size, _op in (*spec.erase_types, *spec.erase_types_4b):
+        if f"erase_{size // K}k" not in spec.timing:
+            problems.append(f"no erase time for {size // K} KiB (timing.tSE/tBE..)")
+    if spec.chip_erase and "chip_erase" not in spec.timing:
+        problems.append("chip erase without tCE")
+    if spec.die_erase and "die_erase" not in spec.timing:
+        problems.append("die erase without tDE")
+    for key in ("page_program", "write_sr"):
+        if key not in spec.timing:
+            problems.append(f"no {key} time")
+    if spec.size & (spec.size - 1) or spec.page_size & (spec.page_size - 1):
+        problems.append("size and page size must be powers of two")
+    if problems:
+        raise ConfigError(f"chips.toml: chip {spec.name}: " + "; ".join(sorted(set(problems))))
 
 
-_MT25QL512_T = {
-    "page_program": 0.12e-3,
-    "erase_4k": 50e-3,
-    "erase_32k": 0.1,
-    "erase_64k": 0.15,
-    "chip_erase": 153.0,
-    "write_sr": 1.3e-3,
-}
-_N25Q128_T = {
-    "page_program": 0.5e-3,
-    "erase_4k": 0.3,
-    "erase_32k": 0.5,
-    "erase_64k": 0.7,
-    "chip_erase": 170.0,
-    "write_sr": 1.3e-3,
-}
+@functools.cache
+def _catalogue() -> dict[str, ChipSpec]:
+    raw = _raw()
+    bases = raw.get("base", {})
+    return {
+        name.upper(): _spec(name.upper(), _resolve(name, table, bases))
+        for name, table in raw.get("chip", {}).items()
+    }
 
-CHIPS: dict[str, ChipSpec] = {
-    spec.name: spec
-    for spec in (
-        _winbond("W25Q32", 0x16, 4 * M, 10.0),
-        _winbond("W25Q64", 0x17, 8 * M, 20.0),
-        _winbond("W25Q128", 0x18, 16 * M, 40.0),
-        _micron("MT25QL512A", bytes([0x20, 0xBA, 0x20]), 64 * M, _MT25QL512_T),
-        _micron("N25Q128A", bytes([0x20, 0xBA, 0x18]), 16 * M, _N25Q128_T),
-        # One die of the twin-quad MT25TL01G: two of them sit on QUADSPI banks 1 and 2
-        # in dual-flash mode (ID of each die: check).
-        _micron("MT25TL01G", bytes([0x20, 0xBA, 0x20]), 64 * M, _MT25QL512_T),
-        _macronix(
-            "MX25L51245G",
-            bytes([0xC2, 0x20, 0x1A]),
-            64 * M,
-            {
-                "page_program": 0.15e-3,
-                "erase_4k": 30e-3,
-                "erase_32k": 0.15,
-                "erase_64k": 0.28,
-                "chip_erase": 150.0,
-                "write_sr": 40e-3,
-            },
-        ),
-        _macronix(
-            "MX25R6435F",
-            bytes([0xC2, 0x28, 0x17]),
-            8 * M,
-            {
-                "page_program": 0.85e-3,
-                "erase_4k": 40e-3,
-                "erase_32k": 0.24,
-                "erase_64k": 0.48,
-                "chip_erase": 50.0,
-                "write_sr": 10e-3,
-            },
-        ),
-        # ISSI IS25LP: Macronix-compatible register set (QE = SR bit 6, 4PP 38h, QPI 35h/F5h,
-        # QPIID AFh); JEDEC ID and typical timings from the IS25LP128 datasheet (check).
-        dataclasses.replace(
-            _macronix(
-                "IS25LP128",
-                bytes([0x9D, 0x60, 0x18]),
-                16 * M,
-                {
-                    "page_program": 0.2e-3,
-                    "erase_4k": 70e-3,
-                    "erase_32k": 0.1,
-                    "erase_64k": 0.15,
-                    "chip_erase": 45.0,
-                    "write_sr": 2e-3,
-                },
-            ),
-            vendor="issi",
-        ),
-        _macronix(
-            "MX25LM51245G",
-            bytes([0xC2, 0x85, 0x3A]),
-            64 * M,
-            {
-                "page_program": 0.15e-3,
-                "erase_4k": 25e-3,
-                "erase_32k": 0.22,
-                "erase_64k": 0.22,
-                "chip_erase": 150.0,
-                "write_sr": 40e-3,
-            },
-            octal=True,
-        ),
-    )
-}
+
+CHIPS: dict[str, ChipSpec] = dict(_catalogue())
 
 
 def chip_spec(name: str) -> ChipSpec:
@@ -349,5 +259,6 @@ def chip_spec(name: str) -> ChipSpec:
         return CHIPS[name.upper()]
     except KeyError:
         raise ConfigError(
-            f"unknown NOR flash chip {name!r}", hint="known: " + ", ".join(sorted(CHIPS))
+            f"unknown NOR flash chip {name!r}",
+            hint="known: " + ", ".join(sorted(CHIPS)) + " (add a table to chips.toml)",
         ) from None

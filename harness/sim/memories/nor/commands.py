@@ -30,6 +30,14 @@ class Kind(enum.Enum):
     ENTER_4B = "enter_4b"
     EXIT_4B = "exit_4b"
     CLEAR_FLAGS = "clear_flags"  # Micron 0x50: clear the error bits of the flag status register
+    SOFT_RESET = "soft_reset"  # a reset needing no reset-enable first (Spansion F0h)
+    READ_SFDP = "read_sfdp"  # 5Ah: the JESD216 parameter tables, 3-byte address, 8 dummy
+    READ_REG_AT = "read_reg_at"  # register picked by the address (Macronix 71h, Micron 85h)
+    WRITE_REG_AT = "write_reg_at"  # register picked by the address (Macronix 72h, Micron 81h)
+    DEEP_POWER_DOWN = "deep_power_down"
+    RELEASE_DPD = "release_dpd"
+    SUSPEND = "suspend"  # program/erase suspend: the array readable, the operation parked
+    RESUME = "resume"
 
 
 @dataclass(frozen=True)
