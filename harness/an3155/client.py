@@ -322,7 +322,8 @@ class Bootloader:
         self._ack(name, "address", address=address)
         raw = length.to_bytes(4, "big")
         self._write(raw + bytes((xor(raw),)))
-        self._ack(name, "length", max(self.timeouts.exchange, length / 1e6), address)
+        self._ack(name, "length", address=address)
+        self._ack(name, "CRC computation", max(self.timeouts.exchange, length / 1e6), address)
         body = self._read(5, self.timeouts.exchange, name, "CRC", address)
         if xor(body[:4]) != body[4]:
             self._needs_resync = True

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
 import serial
 
-from stm32_hil.an3155.crc import stm32_crc32
+from stm32_hil.an3155.crc import stm32_crc32, stm32_crc32_reference
 from stm32_hil.an3155.framing import address_frame, data_frame, extended_erase_frame, length_frame
 from stm32_hil.an3155.image import frames
 from stm32_hil.sim.links.line import DEVICE_FRAMING, Framing, LineFaults, transcode
@@ -14,6 +16,14 @@ def test_stm32_crc_known_vectors() -> None:
     # 0x12345678 through the CRC unit with its reset value: the value HAL examples print
     assert stm32_crc32((0x12345678).to_bytes(4, "little")) == 0xDF8A8A2B
     assert stm32_crc32(b"") == 0xFFFFFFFF
+
+
+def test_fast_crc_equals_the_table_definition() -> None:
+    rng = random.Random(0xC4C)
+    for n in (4, 8, 12, 1024, 4100):
+        data = rng.randbytes(n)
+        assert stm32_crc32(data) == stm32_crc32_reference(data)
+        assert stm32_crc32(data, 0x12345678) == stm32_crc32_reference(data, 0x12345678)
 
 
 def test_frames_carry_xor_checksums() -> None:
@@ -32,7 +42,7 @@ def test_image_frames_never_cross_256_byte_boundaries() -> None:
 
 
 def test_matched_framing_is_transparent() -> None:
-    data = bytes(range(256))
+    data = random.Random(1).randbytes(4096)
     assert transcode(data, DEVICE_FRAMING, DEVICE_FRAMING) == data
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from stm32_hil.sim.periph.usart import Usart
 
 FOREVER_S = 3600.0  # timeout=None on a simulated line: one virtual hour, then give up
+CATCH_UP_S = 0.1  # most virtual time one poll of a non-blocking port may add
 
 
 class SimSerial(serial.SerialBase):
@@ -173,18 +174,53 @@ class SimSerial(serial.SerialBase):
         """Let the board run until nothing is scheduled (the ROM is idle), within a budget.
 
         Servers use this after handing host bytes over: replies are produced as fast as the
-        simulation runs, each after its virtual duration.
+        simulation runs, each after its virtual duration. Once the ROM has handed the core to
+        an application (Go, a reset into flash) nothing is waiting to be answered: settling
+        stops there, so the Go ACK leaves at once instead of after the budget's worth of the
+        application's SysTick events; the application then runs as the port is polled (see
+        `in_waiting`).
         """
+        board = self.board
+        assert board is not None
+        clock = board.clock
+        deadline = clock.now + int(max_seconds * clock.hz)
+        if board.core is not None:
+            board.run(clock.cycles(100))
+        while (nxt := clock.next_event()) is not None and nxt <= deadline:
+            if self._application_runs():
+                break
+            board.run(max(1, nxt - clock.now))
+        self._wall_mark = time.perf_counter()
+
+    def _application_runs(self) -> bool:
+        """The core executes code of its own: nothing but wall-clock time drives the board."""
+        board = self.board
+        assert board is not None
+        core, rom = board.core, board.bootrom
+        return core is not None and not core.halted and not (rom is not None and rom.active)
+
+    def _follow_wall_clock(self) -> None:
+        """A non-blocking port polled by a server: virtual time follows the wall clock.
+
+        Blocking reads wait in virtual time. A port with timeout 0 is polled by a loop (the pty
+        and TCP servers) whose only notion of waiting is real time, so while the application
+        runs each poll lets the board run for the wall time since the previous poll (at most
+        `CATCH_UP_S`, so a slow host loses time instead of stalling), and firmware keeps
+        printing after Go.
+        """
+        now = time.perf_counter()
+        last, self._wall_mark = getattr(self, "_wall_mark", now), now
+        if self._timeout != 0 or not self._application_runs():
+            return
         assert self.board is not None
         clock = self.board.clock
-        deadline = clock.now + int(max_seconds * clock.hz)
-        if self.board.core is not None:
-            self.board.run(clock.cycles(100))
-        while (nxt := clock.next_event()) is not None and nxt <= deadline:
-            self.board.run(max(1, nxt - clock.now))
+        seconds = min(max(0.0, now - last), CATCH_UP_S)
+        if seconds > 0:
+            self.board.run(max(1, int(seconds * clock.hz)))
 
     @property
     def in_waiting(self) -> int:
+        self._follow_wall_clock()
         self._pull()
         return self._ready()
 

@@ -528,7 +528,10 @@ class Bootrom:
         if data is None:
             self._tx(NACK)
             return False
-        # The ROM feeds the CRC unit word by word; the computation here is Python.
+        # AN3155 (and stm32flash, which reads ACK, ACK, then 5 bytes): the length is
+        # acknowledged, then the ROM feeds the CRC unit word by word and answers ACK, the CRC
+        # and its XOR.
+        self._tx(ACK)
         yield from self._busy(length / 4 * 0.05)
         crc = stm32_crc32(data).to_bytes(4, "big")
         self._tx(ACK, crc, xor(crc))
