@@ -29,6 +29,17 @@ PLAUSIBLE_WINDOWS: tuple[tuple[int, int, str], ...] = (
 )
 UNMAPPED_TYPES = {DeviceType.SPI_FLASH, DeviceType.I2C_FLASH, DeviceType.I2C_EEPROM}
 MIN_PAGE, MAX_PAGE = 16, 64 * 1024
+# Program page sizes real devices of each type have. Serial and parallel NOR chips program
+# 256- or 512-byte pages (1 KiB for two chips in dual-flash mode, 64 B on the smallest parts);
+# a PageSize of 16 B or 8 KiB is a typo or a sector size, and makes the programmer split
+# writes where the chip does not.
+PAGE_RANGES: dict[int, tuple[int, int, str]] = {
+    DeviceType.NOR_FLASH: (64, 4096, "NOR flash chips program 256- or 512-byte pages"),
+    DeviceType.SPI_FLASH: (64, 4096, "serial NOR chips program 256- or 512-byte pages"),
+    DeviceType.NAND_FLASH: (512, 16384, "NAND pages are 512 B to 16 KiB"),
+    DeviceType.I2C_EEPROM: (8, 512, "EEPROM pages are 8 to 512 bytes"),
+    DeviceType.I2C_FLASH: (8, 4096, "I2C memories write pages of 8 B to 4 KiB"),
+}
 
 
 def layout_errors(stldr: Stldr) -> None:
@@ -82,8 +93,16 @@ def metadata_warnings(stldr: Stldr, *, blob_len: int = STORAGE_INFO_SIZE) -> lis
             f"sector list sums to 0x{info.sectors_total:X} bytes but DeviceSize is 0x{info.size:X}"
         )
     page = info.page_size
+    low, high, why = PAGE_RANGES.get(
+        info.device_type, (MIN_PAGE, MAX_PAGE, "pages are 16 B to 64 KiB")
+    )
     if page & (page - 1) or not MIN_PAGE <= page <= MAX_PAGE:
         out.append(f"PageSize {page} is not a power of two between {MIN_PAGE} B and 64 KiB")
+    elif not low <= page <= high:
+        out.append(
+            f"PageSize 0x{page:X} ({page} B) is implausible for a {info.type_name} device: "
+            f"{why} (expected {low} to {high} B)"
+        )
     if info.erase_value not in (0x00, 0xFF):
         out.append(f"EraseValue 0x{info.erase_value:02X} is neither 0xFF nor 0x00")
     window = _window(info.start)
@@ -103,9 +122,26 @@ def metadata_warnings(stldr: Stldr, *, blob_len: int = STORAGE_INFO_SIZE) -> lis
     if "SectorErase" not in stldr.functions and "MassErase" not in stldr.functions:
         out.append("neither SectorErase nor MassErase: the device cannot be erased")
     loaded = sorted(stldr.loaded, key=lambda s: s.vaddr)
+    out += _outside_image(stldr)
     for a, b in itertools.pairwise(loaded):
         if b.vaddr < a.end:
             out.append(f"segments {a.index} and {b.index} overlap at 0x{b.vaddr:08X}")
+    return out
+
+
+def _outside_image(stldr: Stldr) -> list[str]:
+    """Exported functions whose address is in no loaded segment: calling them runs whatever
+    RAM holds there (a stale symbol, a wrong link address, a stripped section)."""
+    out = []
+    for name, address in stldr.functions.items():
+        at = address & ~1
+        if not any(seg.vaddr <= at < seg.end for seg in stldr.loaded):
+            where = "Init" if name == "Init" else f"function {name}"
+            out.append(
+                f"{where} at 0x{at:08X} lies outside the loaded image "
+                f"[0x{stldr.image_start:08X}, 0x{stldr.image_end:08X}): the call would run "
+                "whatever memory holds there"
+            )
     return out
 
 

@@ -8,6 +8,7 @@ whatever pyelftools still trips on is re-raised as a `LoaderError`.
 from __future__ import annotations
 
 import io
+import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,9 @@ FUNCTION_NAMES = (
     "DeInit",
 )
 REQUIRED_SYMBOLS = ("Init", "StorageInfo")
+# Real loaders are a few KiB to a few hundred KiB (debug info included); anything this big is
+# the wrong file, and reading it whole would cost its size in memory.
+MAX_FILE_SIZE = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -182,13 +186,7 @@ def load(source: str | Path | bytes, *, name: str | None = None) -> Stldr:
         where = name or "<bytes>"
     else:
         where = str(source)
-        try:
-            data = Path(source).read_bytes()
-        except OSError as exc:
-            raise LoaderError(
-                f"{where}: cannot read ({exc.strerror or exc})",
-                hint="check the path and permissions",
-            ) from None
+        data = _read_file(Path(source), where)
     check_header(data, where)
     try:
         return _parse(data, where)
@@ -199,6 +197,41 @@ def load(source: str | Path | bytes, *, name: str | None = None) -> Stldr:
             f"{where}: malformed ELF ({type(exc).__name__}: {exc})",
             hint="the file is corrupt or not a loader; rebuild or fetch it again",
         ) from None
+
+
+def _read_file(path: Path, where: str) -> bytes:
+    """The file's bytes, refusing what is not a regular file or is too big to be a loader.
+
+    A FIFO, a device or /dev/zero would otherwise be read forever.
+    """
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise LoaderError(
+            f"{where}: cannot read ({exc.strerror or exc})", hint="check the path and permissions"
+        ) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise LoaderError(
+            f"{where}: not a regular file (a FIFO, device or socket)",
+            hint="pass the .stldr file itself",
+        )
+    if info.st_size > MAX_FILE_SIZE:
+        raise LoaderError(
+            f"{where}: {info.st_size:,} bytes, more than the {MAX_FILE_SIZE:,} a loader can be",
+            hint="this is not an external loader; pass the .stldr file",
+        )
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FILE_SIZE + 1)
+    except OSError as exc:
+        raise LoaderError(
+            f"{where}: cannot read ({exc.strerror or exc})", hint="check the path and permissions"
+        ) from None
+    if len(data) > MAX_FILE_SIZE:  # grew while being read
+        raise LoaderError(
+            f"{where}: more than {MAX_FILE_SIZE:,} bytes", hint="pass the .stldr file itself"
+        )
+    return data
 
 
 def _parse(data: bytes, where: str) -> Stldr:

@@ -23,3 +23,7 @@ class MissingSymbolError(LoaderError):
 
 class LayoutError(LoaderError):
     """The loaded image cannot be placed: it collides with the return trap or leaves RAM."""
+
+
+class Finding(Exception):
+    """A validation check failed: the message says what, in plain words, with the address."""

@@ -15,11 +15,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from stm32_hil.errors import HarnessError, LoaderError, TargetTimeout
 from stm32_hil.parts import MemoryRegion
 from stm32_hil.stldr.checks import check_fits
 from stm32_hil.stldr.elf import Stldr
+from stm32_hil.stldr.storage_info import StorageInfo
 from stm32_hil.target.base import HaltReason, Target
 
 BKPT_TRAP = b"\x00\xbe\x00\xbe"  # BKPT #0, twice: the word below the image
@@ -33,6 +35,10 @@ DEMCR_VC_HARDERR = 1 << 10
 # simulator a reload costs this much virtual time, as it costs wall time on silicon: a loader
 # whose Init starts a 40 ms status-register write and returns sees it finished by the next call.
 DEBUG_PORT_BYTES_PER_S = 1_000_000
+# Datasheet maximum erase times are 5 to 13 times the typical ones (W25Q128JV tBE2 0.15 s
+# typical, 2 s maximum): budgets built from typical times get this margin.
+ERASE_MARGIN = 15.0
+WATCH_HITS = 16  # executed blocks remembered in the link range of a shifted image
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 
@@ -57,6 +63,22 @@ class Budgets:
             "Read": self.read,
         }.get(name, self.other)
 
+    def for_erase(
+        self, sectors: int, datasheet_s: float | None, chip_erase_s: float | None
+    ) -> float:
+        """Budget of one SectorErase(start, end) call spanning `sectors` sectors.
+
+        The loader erases them one by one, so one sector's budget is not enough for many: the
+        datasheet time of that many sector erases (or of a chip erase, whichever is longer),
+        with the margin between typical and maximum times the datasheets give.
+        """
+        if sectors <= 1:
+            return self.erase_sector
+        if datasheet_s is None and chip_erase_s is None:
+            return self.erase_sector * sectors
+        typical = max(sectors * (datasheet_s or 0.0), chip_erase_s or 0.0)
+        return max(self.erase_sector, ERASE_MARGIN * typical)
+
 
 @dataclass(frozen=True)
 class CallResult:
@@ -64,6 +86,7 @@ class CallResult:
     r0: int
     r1: int
     seconds: float  # elapsed target time (virtual on the simulator) if known, else wall-clock
+    args: tuple[int, ...] = ()
 
 
 class LoaderCallError(LoaderError):
@@ -104,9 +127,23 @@ class LoaderFault(LoaderCallError):
     """The core faulted or locked up inside the loader."""
 
 
+class HostReadError(LoaderError):
+    """The host's own read of the memory-mapped window failed (a loader without Read).
+
+    Not a loader crash: the debug port could not read the window, typically because the
+    loader left the controller out of memory-mapped mode.
+    """
+
+
 @dataclass
 class LoaderRunner:
-    """One loader on one target. `reinit=False` skips the reload + Init before operations."""
+    """One loader on one target. `reinit=False` skips the reload + Init before operations.
+
+    `shift` loads and calls the image that many bytes away from its link address, as a
+    programmer placing it at another RAM base does; `wall_limit` bounds each call in wall-clock
+    seconds on a simulated target (a runaway loop costs real time even when virtual time is
+    short); `datasheet` holds the board's NOR chip times (`ChipSpec.timing`) for erase budgets.
+    """
 
     target: Target
     stldr: Stldr
@@ -114,6 +151,9 @@ class LoaderRunner:
     budgets: Budgets = field(default_factory=Budgets)
     stack_size: int = DEFAULT_STACK
     max_buffer: int | None = None
+    shift: int = 0
+    wall_limit: float | None = None
+    datasheet: dict[str, float] | None = None
     region: MemoryRegion = field(init=False)
     stack_top: int = field(init=False)
     buffer: int = field(init=False)
@@ -123,16 +163,19 @@ class LoaderRunner:
     _gap_mark: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
-        self.region = check_fits(self.stldr, self.target.part)
+        if self.shift:
+            self.region = self._shifted_region()
+        else:
+            self.region = check_fits(self.stldr, self.target.part)
         top = self.region.end & ~7
-        start = (self.stldr.image_end + 0xFF) & ~0xFF
+        start = (self.image_end + 0xFF) & ~0xFF
         size = (top - self.stack_size - start) & ~0xFF
         if self.max_buffer is not None:
             size = min(size, self.max_buffer & ~0xFF)
         if size < MIN_BUFFER:
             raise LoaderError(
                 f"{self.stldr.path}: only {max(size, 0)} bytes of {self.region.name} are free "
-                f"after the image (ends 0x{self.stldr.image_end:08X}) and a "
+                f"after the image (ends 0x{self.image_end:08X}) and a "
                 f"{self.stack_size}-byte stack",
                 hint="the loader is too big for this part's RAM region; shrink its .bss",
             )
@@ -140,16 +183,51 @@ class LoaderRunner:
         self.buffer = start
         self.buffer_size = size
 
+    def _shifted_region(self) -> MemoryRegion:
+        lo, hi = self.trap_address, self.image_end
+        for region in self.target.part.ram:
+            if region.contains(lo, hi - lo):
+                return region
+        raise LoaderError(
+            f"{self.stldr.path}: image moved by {self.shift:+#x} to [0x{lo:08X}, 0x{hi:08X}) "
+            "leaves RAM",
+            hint="choose a shift that keeps the image in one RAM region",
+        )
+
+    # -- where the image is (its link address, unless shifted) ---------------------------------
+    @property
+    def image_start(self) -> int:
+        return self.stldr.image_start + self.shift
+
+    @property
+    def image_end(self) -> int:
+        return self.stldr.image_end + self.shift
+
+    @property
+    def trap_address(self) -> int:
+        return self.stldr.trap_address + self.shift
+
+    def in_image(self, address: int) -> bool:
+        return any(
+            seg.vaddr + self.shift <= address < seg.end + self.shift for seg in self.stldr.loaded
+        )
+
     # -- loading and calling ---------------------------------------------------------------
     def load(self) -> None:
         """Halt, write the trap and every loaded segment (zero-filled to memsz)."""
         tgt = self.target
         tgt.halt()
-        tgt.write_memory(self.stldr.trap_address, BKPT_TRAP)
+        if self.shift and self._link_range() is not None:
+            # The link addresses hold a stale copy of the image, as after an earlier session:
+            # code that jumps there runs it, and the watch on that range sees where it ran.
+            for seg in self.stldr.loaded:
+                with contextlib.suppress(HarnessError):
+                    tgt.write_memory(seg.vaddr, seg.image())
+        tgt.write_memory(self.trap_address, BKPT_TRAP)
         moved = 0
         for seg in self.stldr.loaded:
             image = seg.image()
-            tgt.write_memory(seg.vaddr, image)
+            tgt.write_memory(seg.vaddr + self.shift, image)
             moved += len(image)
         self._debug_port_time(moved)
         with contextlib.suppress(HarnessError):
@@ -175,6 +253,8 @@ class LoaderRunner:
         if not self._loaded:
             self.load()
         address = self.stldr.function(name)
+        if address is not None:
+            address += self.shift
         if address is None:
             raise LoaderError(
                 f"{self.stldr.path}: the loader exports no {name} function",
@@ -186,11 +266,11 @@ class LoaderRunner:
         for i, value in enumerate(args[:4]):
             regs[f"r{i}"] = value & 0xFFFFFFFF
         if self.stldr.rwpi and self.stldr.r9 is not None:
-            regs["r9"] = self.stldr.r9
+            regs["r9"] = self.stldr.r9 + self.shift
         regs.update(
             msp=self.stack_top,
             sp=self.stack_top,
-            lr=self.stldr.trap_address | 1,
+            lr=self.trap_address | 1,
             xpsr=XPSR_THUMB,
             pc=address | 1,
         )
@@ -204,9 +284,10 @@ class LoaderRunner:
         start = sim.clock.now if sim is not None else None
         self._gap_mark = sim.gaps.mark() if sim is not None and hasattr(sim, "gaps") else 0
         wall = _now()
+        watch = self._watch()
         tgt.resume()
         try:
-            reason = tgt.wait_for_halt(limit)
+            reason = self._wait(limit, name)
         except TargetTimeout:
             tgt.halt()
             raise self._error(
@@ -217,12 +298,23 @@ class LoaderRunner:
                 hint=f"{name} function fail with timeout: the loader waits for something that "
                 "never happens (see the last executed addresses)",
             ) from None
+        finally:
+            hits = self._unwatch(watch)
+        if hits:
+            tgt.halt()
+            raise self._error(
+                LoaderFault,
+                f"{name} ran code at its link address: " + self._wrong_base(hits[0]),
+                name,
+                hint="the code follows absolute code addresses (function pointers, a vector "
+                "table) of the base it was linked for; it works only where it is linked",
+            )
         if sim is not None and start is not None:
             seconds = (sim.clock.now - start) / sim.clock.hz
         else:
             seconds = _now() - wall
         pc = tgt.read_core_register("pc") & ~1
-        if reason is not HaltReason.BREAKPOINT or pc != self.stldr.trap_address:
+        if reason is not HaltReason.BREAKPOINT or pc != self.trap_address:
             what = {
                 HaltReason.LOCKUP: "locked up",
                 HaltReason.VECTOR_CATCH: "took a HardFault",
@@ -235,10 +327,42 @@ class LoaderRunner:
                 "touches on this part",
             )
         result = CallResult(
-            name, tgt.read_core_register("r0"), tgt.read_core_register("r1"), seconds
+            name,
+            tgt.read_core_register("r0"),
+            tgt.read_core_register("r1"),
+            seconds,
+            tuple(a & 0xFFFFFFFF for a in args),
         )
         self.calls.append(result)
         return result
+
+    def _wait(self, limit: float, name: str) -> HaltReason:
+        """`wait_for_halt`, and on a simulator also bounded in wall-clock time."""
+        tgt = self.target
+        sim = tgt.sim
+        core = getattr(sim, "core", None)
+        if self.wall_limit is None or sim is None or core is None:
+            return tgt.wait_for_halt(limit)
+        clock = sim.clock
+        deadline = clock.now + int(limit * clock.hz)
+        wall_end = _now() + self.wall_limit
+        step = max(1, clock.hz // 1000)  # the slice SimTarget.wait_for_halt runs
+        while not core.halted:
+            if clock.now >= deadline:
+                raise TargetTimeout(f"{tgt.name}: {name} still running after {limit:g} s")
+            if _now() > wall_end:
+                tgt.halt()
+                done = (clock.now - (deadline - int(limit * clock.hz))) / clock.hz
+                raise self._error(
+                    LoaderTimeout,
+                    f"{name} ran {done:.3f} s of virtual time in {self.wall_limit:g} s of wall "
+                    "time without returning: stopped at the harness's wall-clock limit",
+                    name,
+                    hint="the loader spins in a loop the simulator cannot skip; raise the "
+                    "wall-clock limit or look at the last executed addresses",
+                )
+            sim.run(min(step, deadline - clock.now))
+        return HaltReason(core.halt_reason)
 
     def _error(
         self, cls: type[LoaderCallError], message: str, name: str, *, hint: str
@@ -262,6 +386,15 @@ class LoaderRunner:
             if last is not None and cls is LoaderFault:
                 message += f": {last.describe()}"
         verdict, gaps, message, hint = self._judge(cls, message, hint, fault)
+        pc = registers.get("pc")
+        outside = self._outside(([] if pc is None else [pc & ~1]) + trace)
+        if outside is not None:
+            verdict = "finding"
+            message += "; " + self._wrong_base(outside)
+            hint = (
+                "a programmer must load the image at its link address and call the functions "
+                "there; code that runs elsewhere follows absolute addresses of another base"
+            )
         error = cls(
             f"{self.stldr.path}: {message}",
             hint=hint,
@@ -272,6 +405,68 @@ class LoaderRunner:
         )
         error.gaps, error.verdict = gaps, verdict
         return error
+
+    def _link_range(self) -> tuple[int, int] | None:
+        """The shifted image's link-address span, when it does not overlap where it is loaded."""
+        lo, hi = self.stldr.image_start, self.stldr.image_end
+        if not self.shift or (lo < self.image_end and self.image_start < hi):
+            return None
+        return lo, hi
+
+    def _watch(self) -> tuple[Any, list[int]] | None:
+        """On a simulator, record blocks a shifted image executes at its link addresses."""
+        span = self._link_range()
+        uc = getattr(getattr(self.target.sim, "core", None), "uc", None)
+        if span is None or uc is None:
+            return None
+        from unicorn import UC_HOOK_BLOCK
+
+        hits: list[int] = []
+
+        def seen(_uc: Any, address: int, _size: int, _data: object) -> None:
+            if len(hits) < WATCH_HITS:
+                hits.append(address)
+
+        handle = uc.hook_add(UC_HOOK_BLOCK, seen, begin=span[0], end=span[1] - 1)
+        uc.ctl_remove_cache(span[0], span[1])
+        return handle, hits
+
+    def _unwatch(self, watch: tuple[Any, list[int]] | None) -> list[int]:
+        if watch is None:
+            return []
+        handle, hits = watch
+        uc = self.target.sim.core.uc  # type: ignore[union-attr]
+        uc.hook_del(handle)
+        return hits
+
+    def _outside(self, addresses: list[int]) -> int | None:
+        """The last address executed outside the loaded image (and its trap) in RAM, if any.
+
+        Addresses in ROM or flash are left alone: a loader may call boot-ROM routines.
+        """
+        trap = self.trap_address
+        for address in reversed(addresses):
+            if trap <= address < trap + 4 or self.in_image(address):
+                continue
+            if any(r.base <= address < r.end for r in self.target.part.ram):
+                return address
+        return None
+
+    def _wrong_base(self, address: int) -> str:
+        linked = self.stldr.image_start
+        loaded = self.image_start
+        if self.shift:
+            return (
+                f"the core executed at 0x{address:08X}, outside the loaded image "
+                f"[0x{loaded:08X}, 0x{self.image_end:08X}): called at the wrong base "
+                f"(linked at 0x{linked:08X}, loaded and called at 0x{loaded:08X})"
+            )
+        return (
+            f"the core executed at 0x{address:08X}, outside the loaded image "
+            f"[0x{loaded:08X}, 0x{self.image_end:08X}): the code jumps to an address it was not "
+            "loaded at, as when called at the wrong base (its code expects another base than "
+            f"the 0x{linked:08X} it is linked and loaded at) or through a bad function pointer"
+        )
 
     def _judge(
         self, cls: type[LoaderCallError], message: str, hint: str, fault: dict[str, int]
@@ -362,13 +557,22 @@ class LoaderRunner:
 
     def sector_erase(self, start: int, end: int) -> CallResult:
         self.begin()
-        result = self.call("SectorErase", start, end)
+        result = self.call("SectorErase", start, end, budget=self.erase_budget(start, end))
         self._check(result, f"SectorErase(0x{start:08X}, 0x{end:08X})")
         return result
 
+    def erase_budget(self, start: int, end: int) -> float:
+        """Seconds a SectorErase(start, end) may take: per sector erased, from the datasheet."""
+        sectors, size = sectors_between(self.stldr.storage_info, start, end)
+        times = self.datasheet or {}
+        per = erase_time(times, size) if size else None
+        return self.budgets.for_erase(sectors, per, times.get("chip_erase"))
+
     def mass_erase(self) -> CallResult:
         self.begin()
-        result = self.call("MassErase", 0)
+        chip = (self.datasheet or {}).get("chip_erase")
+        budget = max(self.budgets.mass_erase, ERASE_MARGIN * chip) if chip else None
+        result = self.call("MassErase", 0, budget=budget)
         self._check(result, "MassErase")
         return result
 
@@ -397,10 +601,23 @@ class LoaderRunner:
                 self._check(result, f"Read(0x{at:08X}, {n})")
                 out += self.target.read_memory(self.buffer, n)
             else:
-                out += self.target.read_memory(at, n)
+                out += self._host_read(at, n)
             if progress:
                 progress(len(out), length)
         return bytes(out)
+
+    def _host_read(self, address: int, length: int) -> bytes:
+        try:
+            return self.target.read_memory(address, length)
+        except HarnessError as exc:
+            last = self.calls[-1].name if self.calls else "Init"
+            raise HostReadError(
+                f"{self.stldr.path}: the loader has no Read, and the host's own read of the "
+                f"memory-mapped window at 0x{address:08X} (+0x{length:X}) failed after "
+                f"{last}: {exc.message}",
+                hint="not a loader crash: the window is not mapped; a loader without Read must "
+                "leave the controller in memory-mapped mode after every operation",
+            ) from None
 
     def checksum(self, address: int, size: int, init: int = 0) -> int:
         self.begin()
@@ -419,6 +636,36 @@ class LoaderRunner:
         return result.r0, result.r1
 
 
+def sectors_between(info: StorageInfo, start: int, end: int) -> tuple[int, int]:
+    """(number of sectors, largest sector size) SectorErase(start, end) covers.
+
+    Arithmetic per sector group, never one step per sector: a corrupt list may claim billions.
+    """
+    if end < start:
+        start, end = end, start
+    base, count, largest = info.start, 0, 0
+    for group in info.sectors:
+        if group.count <= 0 or group.size <= 0:
+            continue
+        span = group.count * group.size
+        lo, hi = max(start, base), min(end, base + span - 1)
+        if lo <= hi:
+            count += (hi - base) // group.size - (lo - base) // group.size + 1
+            largest = max(largest, group.size)
+        base += span
+    return count, largest
+
+
+def erase_time(timing: dict[str, float], size: int) -> float | None:
+    """Datasheet typical time to erase one sector of `size` bytes with the best-fitting command."""
+    for limit, key in ((4 * 1024, "erase_4k"), (32 * 1024, "erase_32k"), (64 * 1024, "erase_64k")):
+        if size <= limit and key in timing:
+            return timing[key] * max(1, size // limit)
+    if "erase_64k" in timing:
+        return timing["erase_64k"] * max(1, size // (64 * 1024))
+    return None
+
+
 def _now() -> float:
     import time
 
@@ -428,6 +675,7 @@ def _now() -> float:
 __all__ = [
     "Budgets",
     "CallResult",
+    "HostReadError",
     "LoaderCallError",
     "LoaderFault",
     "LoaderRunner",

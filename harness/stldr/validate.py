@@ -20,14 +20,19 @@ from typing import Any
 
 from stm32_hil.errors import HarnessError, LoaderError
 from stm32_hil.report.hexdiff import first_difference
-from stm32_hil.stldr.checks import check_fits
+from stm32_hil.stldr import programmer
+from stm32_hil.stldr.checks import MAX_PAGE, MIN_PAGE, check_fits
+from stm32_hil.stldr.controller import ControllerState, read_state
 from stm32_hil.stldr.elf import Stldr
+from stm32_hil.stldr.errors import Finding
 from stm32_hil.stldr.runner import LoaderCallError, LoaderRunner
+from stm32_hil.stldr.timing import board_datasheet, judge
 from stm32_hil.target.base import Target
 
 CHECKS = (
     "metadata",
     "ram_fit",
+    "device_fit",
     "init",
     "init_idle",
     "sector_erase",
@@ -38,8 +43,17 @@ CHECKS = (
     "verify",
     "checksum",
     "order",
+    "read_before_init",
+    "wrong_base",
     "timing",
 )
+# Checks that always run (`only` cannot drop them): every other check needs their result.
+ALWAYS = ("ram_fit", "device_fit")
+# A whole-device pass on a board whose chip capacity is unknown (hardware without a chip in
+# its inventory entry) is refused above this size: the declared size is all there is to go by.
+MAX_UNKNOWN_DEVICE = 512 * 1024 * 1024
+# Default wall-clock bound of one loader call on a simulated board, in seconds.
+CALL_WALL_LIMIT = 300.0
 FULL_READ_LIMIT = 64 * 1024 * 1024
 # QUADSPI registers read over the debug port to tell why a Read went wrong (RM0433 23.5,
 # RM0410 14.5, RM0386 12.5: the same layout on H7, F7 and F4).
@@ -51,7 +65,7 @@ Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
 
 # Checks that judge the loader file alone, with no device behind it.
-NO_DEVICE = ("metadata", "ram_fit")
+NO_DEVICE = ("metadata", "ram_fit", "device_fit")
 
 
 @dataclass
@@ -75,10 +89,6 @@ class CheckResult:
             "verdict": self.verdict,
             "generic_blocks": list(self.generic_blocks),
         }
-
-
-class Finding(Exception):
-    """A check failed: the message says what, in plain words, with the address."""
 
 
 class Device:
@@ -132,6 +142,13 @@ def _runs(got: bytes, want: bytes, block: int = 4096) -> Iterator[int]:
             yield off
 
 
+def _size_text(size: int) -> str:
+    for unit, div in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= div and size % div == 0:
+            return f"{size // div} {unit}"
+    return f"{size:,} bytes"
+
+
 def pattern(length: int, seed: int = SEED) -> bytes:
     return random.Random(seed).randbytes(length)
 
@@ -144,6 +161,8 @@ class Validator:
     full: bool = False
     full_read_limit: int = FULL_READ_LIMIT
     progress: Progress | None = None
+    buffers: tuple[int, ...] = ()  # extra RAM buffer sizes for the whole-device read
+    wall_limit: float | None = CALL_WALL_LIMIT  # per loader call, simulator only
     results: list[CheckResult] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -154,14 +173,18 @@ class Validator:
         self.name = self.stldr.path
         self._gaps = getattr(self.target.sim, "gaps", None)  # simulator only
         self._mark = 0
+        self.sheet = board_datasheet(self.target)
+        self.capacity = self._capacity()
+        self.groups = self._groups()
+        self._order_runners: list[LoaderRunner] = []  # their calls are timed too
 
     # -- driver ----------------------------------------------------------------------------------
     def run(self, only: tuple[str, ...] | None = None) -> list[CheckResult]:
         blocked = ""
         for check in CHECKS:
-            if only is not None and check not in only and check not in ("ram_fit",):
+            if only is not None and check not in only and check not in ALWAYS:
                 continue
-            if blocked and check not in ("metadata", "timing"):
+            if blocked and check != "metadata":
                 self._add(check, None, f"not run: {blocked}")
                 continue
             self._mark = self._gaps.mark() if self._gaps is not None else 0
@@ -170,19 +193,92 @@ class Validator:
                 self._add(check, True, detail)
             except Finding as exc:
                 self._add(check, False, str(exc))
-                if check in ("ram_fit", "init"):
+                if check in ("ram_fit", "device_fit", "init"):
                     blocked = f"{check} failed"
             except LoaderCallError as exc:
                 detail = exc.message + (f" ({exc.hint})" if exc.hint else "")
                 self._add(check, False, detail, exc.verdict)
-                if check in ("ram_fit", "init"):
+                if check in ("ram_fit", "device_fit", "init"):
                     blocked = f"{check} failed"
                 self._fresh()
             except HarnessError as exc:  # LoaderError, or the target refused an access
                 self._add(check, False, exc.message + (f" ({exc.hint})" if exc.hint else ""))
-                if check in ("ram_fit", "init"):
+                if check in ("ram_fit", "device_fit", "init"):
                     blocked = f"{check} failed"
+                self._fresh()
+            except (MemoryError, RecursionError) as exc:
+                # Bounded by construction; should one still happen, this check has no verdict
+                # and the others keep theirs.
+                self._add(
+                    check,
+                    None,
+                    f"internal error: {type(exc).__name__} (the harness could not judge this "
+                    "check)",
+                    "internal error",
+                )
+                self._fresh()
         return self.results
+
+    def _new_runner(self, **kwargs: Any) -> LoaderRunner:
+        """A runner with this validation's wall-clock bound and the board chip's times."""
+        kwargs.setdefault("reinit", self.reinit)
+        return LoaderRunner(
+            self.target,
+            self.stldr,
+            wall_limit=self.wall_limit,
+            datasheet=self.sheet.times if self.sheet is not None else None,
+            **kwargs,
+        )
+
+    def _capacity(self) -> tuple[int, str] | None:
+        """(bytes, what) of the memory this board has on the loader's bus, when known."""
+        model = self.device.model
+        if model is not None:
+            name = self.sheet.name if self.sheet is not None else "external flash"
+            chips = self.sheet.chips if self.sheet is not None else 1
+            return int(model.size), (f"{chips} x {name}" if chips > 1 else name)
+        if self.sheet is not None:
+            from stm32_hil.sim.memories.nor.chips import chip_spec
+
+            size = chip_spec(self.sheet.name).size * self.sheet.chips
+            label = self.sheet.name if self.sheet.chips == 1 else f"2 x {self.sheet.name}"
+            return size, label
+        return None
+
+    def _groups(self) -> list[tuple[int, int, int]]:
+        """Usable sector groups (base, count, size) clipped to the device and its capacity.
+
+        Groups with a zero count or size are skipped, and a count running past the device is
+        cut, so a corrupt list never drives a loop or a buffer beyond the real memory.
+        """
+        end = self.info.start + self._device_size()
+        base, out = self.info.start, []
+        for group in self.info.sectors:
+            if group.count <= 0 or group.size <= 0:
+                continue
+            if base >= end:
+                break
+            count = min(group.count, (end - base) // group.size)
+            if count <= 0:
+                break
+            out.append((base, count, group.size))
+            base += count * group.size
+        return out
+
+    def _device_size(self) -> int:
+        """Bytes of the device the checks may touch: DeviceSize, bounded by the real memory."""
+        size = min(self.info.size, (1 << 32) - self.info.start)
+        if self.capacity is not None:
+            size = min(size, self.capacity[0])
+        return max(0, min(size, MAX_UNKNOWN_DEVICE))
+
+    @property
+    def covered_end(self) -> int:
+        """One past the last byte the (usable) sector list covers."""
+        if not self.groups:
+            return self.info.start
+        base, count, size = self.groups[-1]
+        return base + count * size
 
     def _add(self, check: str, passed: bool | None, detail: str, verdict: str = "") -> None:
         seconds: dict[str, float] = {}
@@ -209,6 +305,7 @@ class Validator:
                     + ", ".join(gaps)
                     + "), a result on silicon may differ"
                 )
+        detail += _wiring_note(self.target.sim, check, passed)
         self.results.append(CheckResult(self.name, check, passed, detail, seconds, gaps, verdict))
 
     def _fresh(self) -> None:
@@ -231,16 +328,32 @@ class Validator:
     # -- geometry helpers -------------------------------------------------------------------------
     def _sector(self, index: int) -> tuple[int, int]:
         """(address, size) of the sector `index` of the device, counting from the start."""
-        base = self.info.start
-        for s in self.info.sectors:
-            if index < s.count:
-                return base + index * s.size, s.size
-            index -= s.count
-            base += s.count * s.size
-        raise Finding(f"the device has no sector {index}")
+        for base, count, size in self.groups:
+            if index < count:
+                return base + index * size, size
+            index -= count
+        raise Finding(f"the device has no sector {index} in its sector list")
 
     def _sector_count(self) -> int:
-        return sum(s.count for s in self.info.sectors)
+        return sum(count for _, count, _ in self.groups)
+
+    def _sector_at(self, address: int) -> tuple[int, int]:
+        """(start, size) of the sector holding `address`, or a finding naming the gap."""
+        for base, count, size in self.groups:
+            if base <= address < base + count * size:
+                return base + (address - base) // size * size, size
+        raise Finding(
+            f"0x{address:08X} is outside the sector list of {self.info.name or 'the device'} "
+            f"(it covers [0x{self.info.start:08X}, 0x{self.covered_end:08X})): the programmer "
+            "cannot erase there"
+        )
+
+    def _need_sectors(self) -> None:
+        if not self.groups:
+            raise Finding(
+                "the sector list has no usable sector inside the device (every group has a "
+                "zero count or size, or starts beyond DeviceSize): nothing can be erased"
+            )
 
     # -- checks -----------------------------------------------------------------------------------
     def check_metadata(self) -> str:
@@ -260,13 +373,50 @@ class Validator:
             region = check_fits(self.stldr, self.target.part)
         except LoaderError as exc:
             raise Finding(exc.message + (f" ({exc.hint})" if exc.hint else "")) from None
-        self.runner = LoaderRunner(self.target, self.stldr, reinit=self.reinit)
+        self.runner = self._new_runner()
         r = self.runner
         return (
             f"image [0x{self.stldr.trap_address:08X}, 0x{self.stldr.image_end:08X}) in "
             f"{region.name}; buffer 0x{r.buffer:08X} + 0x{r.buffer_size:X}; "
             f"stack top 0x{r.stack_top:08X}"
         )
+
+    def check_device_fit(self) -> str:
+        """The device the loader declares must exist on this board, before any buffer is made."""
+        info = self.info
+        if info.size == 0:
+            raise Finding("DeviceSize is 0: there is no device to program or read")
+        if info.end > 1 << 32:
+            raise Finding(
+                f"the device [0x{info.start:08X}, +0x{info.size:X}) runs past the end of the "
+                "32-bit address space"
+            )
+        if self.capacity is not None:
+            have, chip = self.capacity
+            if info.size > have:
+                raise Finding(
+                    f"the loader declares {_size_text(info.size)} (0x{info.size:X}); this "
+                    f"board's {chip} has {_size_text(have)} (0x{have:X}): the loader is built "
+                    "for a bigger memory, addresses past the chip wrap or fail"
+                )
+        elif info.size > MAX_UNKNOWN_DEVICE:
+            raise Finding(
+                f"the loader declares {_size_text(info.size)}, more than the "
+                f"{_size_text(MAX_UNKNOWN_DEVICE)} validated without knowing the board's chip",
+            )
+        self._need_sectors()
+        where = (
+            f"this board's {self.capacity[1]} ({_size_text(self.capacity[0])})"
+            if self.capacity is not None
+            else "a board whose memory size is not in its inventory entry"
+        )
+        short = ""
+        if self.covered_end < info.end:
+            short = (
+                f"; the sector list covers only up to 0x{self.covered_end:08X}: erases and "
+                "full writes stop there"
+            )
+        return f"{_size_text(info.size)} at 0x{info.start:08X} on {where}{short}"
 
     def check_init(self) -> str:
         r = self.r
@@ -340,8 +490,8 @@ class Validator:
         if self.device.fill(address, data):
             return
         r = self.r
-        first, _ = self.info.sector_at(address)
-        last, _ = self.info.sector_at(address + len(data) - 1)
+        first, _ = self._sector_at(address)
+        last, _ = self._sector_at(address + len(data) - 1)
         r.sector_erase(first, last)
         r.write(address, data)
 
@@ -421,53 +571,65 @@ class Validator:
                 return (addr + i, data[i]), self._coverage(spans)
         return None, self._coverage(spans)
 
-    def _coverage(self, spans: list[tuple[int, int]]) -> str:
-        if len(spans) == 1 and spans[0][1] == self.info.size:
-            return (
-                f"the whole device ({self.info.size:,} bytes in "
-                f"{self._chunks(self.info.size)} chunks of 0x{self.r.buffer_size:X})"
-            )
+    def _coverage(self, spans: list[tuple[int, int]], runner: LoaderRunner | None = None) -> str:
+        step = (runner or self.r).buffer_size
+        total = self._device_size()
+        if len(spans) == 1 and spans[0][1] == total:
+            return f"the whole device ({total:,} bytes in {-(-total // step)} chunks of 0x{step:X})"
         covered = sum(size for _, size in spans)
         return (
             f"SAMPLED {len(spans)} spans of 2 chunks around chunk boundaries ({covered:,} of "
-            f"{self.info.size:,} bytes; the device exceeds the full-pass limit of "
+            f"{total:,} bytes; the device exceeds the full-pass limit of "
             f"{self.full_read_limit:,})"
         )
 
-    def _spans(self) -> list[tuple[int, int]]:
+    def _spans(self, runner: LoaderRunner | None = None) -> list[tuple[int, int]]:
         """Device spans a whole-device pass covers: all of it, or chunk-boundary samples."""
-        info, r = self.info, self.r
-        if info.size <= self.full_read_limit or self.full:
-            return [(info.start, info.size)]
-        step = r.buffer_size
-        mid = info.start + (info.size // 2 // step) * step
-        return [(info.start, 2 * step), (mid - step, 2 * step), (info.end - 2 * step, 2 * step)]
+        start, size = self.info.start, self._device_size()
+        step = (runner or self.r).buffer_size
+        if size <= self.full_read_limit or self.full or size <= 6 * step:
+            return [(start, size)]
+        mid = start + (size // 2 // step) * step
+        return [(start, 2 * step), (mid - step, 2 * step), (start + size - 2 * step, 2 * step)]
 
-    def _chunks(self, size: int) -> int:
-        return -(-size // self.r.buffer_size)
+    def _page(self) -> int:
+        """The program page to test boundaries at: the loader's, unless it is implausible."""
+        page = self.info.page_size
+        if MIN_PAGE <= page <= MAX_PAGE and not page & (page - 1):
+            return page
+        if self.sheet is not None:
+            return self.sheet.page_size * self.sheet.chips
+        return 256
 
     def check_unaligned_write(self) -> str:
         info, r = self.info, self.r
-        page = max(info.page_size, 16)
+        page = self._page()
         addr = info.start + page - 3
         length = 2 * page + 7
+        end = min(info.start + self._device_size(), self.covered_end)
+        if addr + length > end:
+            raise Finding(
+                f"the device (and its sector list) ends at 0x{end:08X}: too small for a write of "
+                f"{length} bytes across two {page}-byte pages"
+            )
         data = bytes((i * 7 + 1) & 0xFF for i in range(length))
-        first, _ = info.sector_at(info.start)
-        last, _ = info.sector_at(addr + length)
+        first, _ = self._sector_at(info.start)
+        lo, hi = max(info.start, addr - 16), min(end, addr + length + 16)
+        last, _ = self._sector_at(hi - 1)
         r.sector_erase(first, last)
         r.write(addr, data)
-        around = self.device.read(r, addr - 16, length + 32)
-        want = b"\xff" * 16 + data + b"\xff" * 16
-        if info.erase_value != 0xFF:
-            want = bytes([info.erase_value]) * 16 + data + bytes([info.erase_value]) * 16
+        around = self.device.read(r, lo, hi - lo)
+        erased = bytes([info.erase_value])
+        before, after = addr - lo, hi - addr - length
+        want = erased * before + data + erased * after
         i = _first_difference(around, want)
         if i >= 0:
-            where = addr - 16 + i
+            where = lo + i
             part = (
                 "before the written range"
-                if i < 16
+                if i < before
                 else "after the written range"
-                if i >= 16 + length
+                if i >= before + length
                 else "inside the written range"
             )
             raise Finding(
@@ -476,44 +638,76 @@ class Validator:
             )
         back = r.read(addr, length)
         _compare(back, data, addr, "read-back of the unaligned write through the loader")
-        return f"{length} bytes at 0x{addr:08X} across 2 page boundaries written and read back"
+        note = "" if page == info.page_size else f" (PageSize {info.page_size} is implausible)"
+        return (
+            f"{length} bytes at 0x{addr:08X} across 2 page boundaries of {page} bytes{note} "
+            "written and read back"
+        )
 
     def check_whole_device_read(self) -> str:
-        r = self.r
-        page = max(self.info.page_size, 16)
+        page = self._page()
         stuck = self._read_left_busy(self.info.start, page)
         if stuck is not None:
             raise Finding(stuck)
-        spans = self._spans()
+        notes = []
+        for runner, label in programmer.buffer_runners(self):
+            notes.append(label if runner is None else self._read_through(runner, label))
+        return "; ".join(notes)
+
+    def _read_through(self, r: LoaderRunner, label: str) -> str:
+        """Whole-device read through `r`'s buffer; the first invalid address if truncated."""
+        spans = self._spans(r)
         laid = True
         for addr, size in spans:
             laid = self.device.fill(addr, pattern(size, SEED + addr)) and laid
         for addr, size in spans:
-            got = r.read(addr, size, self._note("whole-device read"))
+            got = r.read(addr, size, self._note(f"whole-device read ({label})"))
             want = pattern(size, SEED + addr) if laid else self.device.read(r, addr, size)
-            _compare(got, want, addr, "whole-device read through the loader")
+            try:
+                _compare(got, want, addr, f"whole-device read through the loader ({label})")
+            except Finding as exc:
+                i = _first_difference(got, want)
+                chunk = i // r.buffer_size
+                raise Finding(
+                    f"{exc}; first invalid address 0x{addr + i:08X}, in chunk {chunk} of "
+                    f"0x{r.buffer_size:X} bytes (Read(0x{addr + chunk * r.buffer_size:08X}, "
+                    f"0x{min(r.buffer_size, size - chunk * r.buffer_size):X}))"
+                ) from None
         src = "the flash model's cells" if laid else "the memory-mapped window"
-        return f"read matches {src} over {self._coverage(spans)}"
+        return f"{label}: read matches {src} over {self._coverage(spans, r)}"
 
     def check_whole_device_write(self) -> str:
         info, r = self.info, self.r
+        mass = self.full and "MassErase" in self.stldr.functions
+        # Without MassErase only what the sector list covers can be erased and rewritten.
+        end = info.start + self._device_size()
+        if not mass:
+            end = min(end, self.covered_end)
+        if end <= info.start:
+            raise Finding("the sector list covers no part of the device: nothing to write")
         if self.full:
-            spans = [(info.start, info.size)]
+            spans = [(info.start, end - info.start)]
         else:
-            spans = [(info.start, min(info.size, r.buffer_size + 0x1000))]
+            spans = [(info.start, min(end - info.start, r.buffer_size + 0x1000))]
         for addr, size in spans:
-            first, _ = info.sector_at(addr)
-            last, _ = info.sector_at(addr + size - 1)
-            if self.full and "MassErase" in self.stldr.functions:
+            if mass:
                 r.mass_erase()
             else:
+                first, _ = self._sector_at(addr)
+                last, _ = self._sector_at(addr + size - 1)
                 r.sector_erase(first, last)
             data = pattern(size, SEED + 7 + addr).replace(b"\xff\xff", b"\xfe\xff")
             r.write(addr, data, self._note("whole-device write"))
             got = self.device.read(r, addr, size)
             _compare(got, data, addr, "content after a multi-chunk Write")
         if self.full:
-            return f"wrote and compared all {info.size:,} bytes"
+            short = (
+                ""
+                if spans[0][1] == info.size
+                else f" (of DeviceSize {info.size:,}: the rest is outside the sector list or "
+                "the board's memory)"
+            )
+            return f"wrote and compared all {spans[0][1]:,} bytes{short}"
         return (
             f"SAMPLED: wrote 0x{spans[0][1]:X} bytes from 0x{spans[0][0]:08X} (one buffer of "
             f"0x{r.buffer_size:X} and the boundary into the next) and compared; use full=True "
@@ -530,10 +724,7 @@ class Validator:
         r0, r1 = r.verify(addr, data)
         want_sum = sum(data) & 0xFFFFFFFF
         if r0 != 0:
-            raise Finding(
-                f"Verify(0x{addr:08X}, 0x400 bytes) of equal content reported a "
-                f"mismatch at 0x{r0:08X}"
-            )
+            raise Finding(self._verify_mismatch(r, addr, data, r0, "of equal content"))
         # STM32CubeProgrammer tests R0 only; R1 (the checksum) is reported, not judged.
         sum_note = (
             "R1=byte sum"
@@ -548,10 +739,37 @@ class Validator:
         near = "" if abs(r0 - (addr + 0x123)) <= 8 else f" (reported 0x{r0:08X}, approximate)"
         return f"equal block: R0=0, {sum_note}; altered byte at 0x{addr + 0x123:08X} found{near}"
 
+    def _verify_mismatch(self, r: LoaderRunner, addr: int, data: bytes, r0: int, what: str) -> str:
+        """Why a Verify of matching content did not return 0, in words."""
+        text = (
+            f"Verify(0x{addr:08X}, 0x{len(data):X} bytes) {what} reported a mismatch at 0x{r0:08X}"
+        )
+        if addr <= r0 < addr + len(data):
+            return text
+        if r0 == 1:
+            bad = bytearray(data)
+            bad[0x10] ^= 0x01
+            other, _ = r.verify(addr, bytes(bad))
+            how = (
+                f"and for different content it returns 0x{other:08X}"
+                if other != 1
+                else "and it returns 1 for different content too"
+            )
+            return (
+                f"Verify(0x{addr:08X}, 0x{len(data):X} bytes) {what} returned 1: the loader "
+                "uses the non-standard convention 1 = success (seen in the field), "
+                f"{how}; STM32CubeProgrammer expects R0 = 0 for a match and the first "
+                "differing address otherwise, so it reads this as a mismatch at 0x00000001"
+            )
+        return (
+            f"{text}, an address outside the verified range [0x{addr:08X}, "
+            f"0x{addr + len(data):08X}): R0 must be 0 for a match or the first differing address"
+        )
+
     def _prepare_written(self, addr: int, data: bytes) -> None:
         r = self.r
-        first, _ = self.info.sector_at(addr)
-        last, _ = self.info.sector_at(addr + len(data) - 1)
+        first, _ = self._sector_at(addr)
+        last, _ = self._sector_at(addr + len(data) - 1)
         r.sector_erase(first, last)
         r.write(addr, data)
 
@@ -613,11 +831,14 @@ class Validator:
 
     def _order_pass(self, reinit: bool, sector: int, data: bytes) -> str:
         info = self.info
-        r = LoaderRunner(self.target, self.stldr, reinit=reinit)
+        r = self._new_runner(reinit=reinit)
+        self._order_runners.append(r)
         label = "with re-Init" if reinit else "without re-Init"
         r.init()
         r.read(sector, 0x100)  # a Read first
+        before = read_state(self.target)
         r.sector_erase(sector, sector)  # erase after a Read
+        after = read_state(self.target)
         blank = r.read(sector, 0x300)
         erase = bytes([info.erase_value]) * 0x300
         i = _first_difference(blank, erase)
@@ -625,6 +846,7 @@ class Validator:
             raise Finding(
                 f"{label}: Read after SectorErase shows 0x{blank[i]:02X} at "
                 f"0x{sector + i:08X}, expected erased 0x{info.erase_value:02X}"
+                + self._erase_state(sector, before, after)
             )
         r.write(sector, data)
         back = r.read(sector, 0x300)  # Read after Write
@@ -639,26 +861,104 @@ class Validator:
             r.read(sector, 0x10)
             r0, _ = r.verify(sector, data[:0x300])  # Verify after a Read
             if r0 != 0:
-                raise Finding(f"{label}: Verify after Read reports a mismatch at 0x{r0:08X}")
+                raise Finding(
+                    f"{label}: "
+                    + self._verify_mismatch(r, sector, data[:0x300], r0, "after a Read")
+                )
         return f"{label}: consistent"
 
+    def _erase_state(
+        self, sector: int, before: ControllerState | None, after: ControllerState | None
+    ) -> str:
+        """The controller state around an erase that did not happen, and what it means."""
+        if before is None and after is None:
+            return ""
+        text = ""
+        if before is not None:
+            text += f"; after the Read the controller was {before.describe()}"
+        if after is not None:
+            text += f"; after SectorErase returned, {after.describe()}"
+        cells = None
+        if self.device.model is not None:
+            cells = self.device.model.read(sector - self.info.start, 0x300)
+        untouched = cells is not None and cells != bytes([self.info.erase_value]) * len(cells)
+        if untouched:
+            text += "; the flash cells were never erased (the command did not reach the chip)"
+        if before is not None and before.mapped and untouched:
+            text += (
+                ": a controller left in memory-mapped mode (FMODE=3) by the Read ignores "
+                "indirect commands until it is aborted (CR.ABORT, then wait for BUSY=0); the "
+                "loader's SectorErase must leave memory-mapped mode first"
+            )
+        elif after is not None and after.busy:
+            text += ": the controller is still BUSY, so later commands are dropped"
+        return text
+
+    def check_read_before_init(self) -> str:
+        return programmer.read_before_init(self)
+
+    def check_wrong_base(self) -> str:
+        return programmer.wrong_base(self)
+
     def check_timing(self) -> str:
-        per: dict[str, float] = {}
-        for res in self.results:
-            for name, sec in res.seconds.items():
-                per[name] = max(per.get(name, 0.0), sec)
-        if self.runner is not None:
-            for call in self.runner.calls:
-                per[call.name] = max(per.get(call.name, 0.0), call.seconds)
-        if not per:
-            return "no call was timed"
+        """Call times against the chip's datasheet and the programmer's budgets.
+
+        Program and erase calls made by the earlier checks are judged, plus one sector erase
+        and one write of three pages made here, so the check judges something even alone.
+        """
+        r = self.r
+        if self.groups and "SectorErase" in self.stldr.functions:
+            address, _ = self._sector(0)
+            r.sector_erase(address, address)
+            page = self._page()
+            r.write(address + page // 2, pattern(2 * page, SEED + 9))
+        calls = [*r.calls, *(c for o in self._order_runners for c in o.calls)]
+        judged = judge(calls, self.info, self.sheet, r.budgets)
+        bad = [j for j in judged if j.problem]
+        if bad:
+            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+            raise Finding(bad[0].problem + more)
+        work = [j for j in judged if j.expected_s is not None]
+        if not work:
+            if self.sheet is None:
+                raise Finding(
+                    "no call could be judged: the board's inventory entry names no known "
+                    "external flash chip, so there is no datasheet time to compare with"
+                )
+            raise Finding(
+                "no program or erase call was timed: the loader has no SectorErase or Write "
+                "that returned success"
+            )
         unit = "virtual " if self.target.sim is not None else ""
+        longest: dict[str, float] = {}
+        for j in judged:
+            longest[j.call.name] = max(longest.get(j.call.name, 0.0), j.call.seconds)
+        sheet = self.sheet.name if self.sheet is not None else "chip"
+        clock = ""
+        if self.target.sim is not None:
+            clock = (
+                f"; CPU time counted at the simulator's {self.target.sim.clock.hz / 1e6:g} MHz "
+                "virtual clock"
+            )
         return (
-            "longest call, "
-            + unit
-            + "s: "
-            + ", ".join(f"{k} {v:.4f}" for k, v in sorted(per.items()))
+            f"{len(work)} program/erase calls within the {sheet} datasheet times and every call "
+            f"within the programmer's budgets; longest call, {unit}s: "
+            + ", ".join(f"{k} {v:.4f}" for k, v in sorted(longest.items()))
+            + clock
         )
+
+
+def _wiring_note(sim: Any, check: str, passed: bool | None) -> str:
+    """The board's pin wiring (stm32_hil.sim.memories.wiring): mismatches on a failure, the
+    pins the loader used on Init."""
+    report = sim.wiring_report() if hasattr(sim, "wiring_report") else None
+    if report is None:
+        return ""
+    if passed is False and report.problems:
+        return "; wiring: " + report.problems_text()
+    if check == "init" and report.used:
+        return "; " + report.pins_text()
+    return ""
 
 
 def validate(
@@ -669,9 +969,19 @@ def validate(
     full: bool = False,
     only: tuple[str, ...] | None = None,
     progress: Progress | None = None,
+    buffers: tuple[int, ...] = (),
+    wall_limit: float | None = CALL_WALL_LIMIT,
 ) -> list[CheckResult]:
     """Run the checks (all, or `only`) of `stldr` on `target`; never raises for a finding."""
-    return Validator(target, stldr, reinit=reinit, full=full, progress=progress).run(only)
+    return Validator(
+        target,
+        stldr,
+        reinit=reinit,
+        full=full,
+        progress=progress,
+        buffers=buffers,
+        wall_limit=wall_limit,
+    ).run(only)
 
 
 __all__ = ["CHECKS", "CheckResult", "Validator", "validate"]
