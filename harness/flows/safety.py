@@ -1,37 +1,29 @@
-"""Opt-ins for destructive work on real boards, and option bytes put back after a test.
+"""Opt-ins for destructive flows on real boards, and option bytes put back after a test.
 
-A simulated board is created fresh for each test, so erasing it costs nothing. A real board is
-somebody's bench hardware: erasing it, changing its option bytes or (worse) setting RDP level 2
-must be asked for explicitly by the person running the tests (`--allow-destructive`,
-`--allow-irreversible`). Flows check the opt-in themselves, so a script that calls a flow
-directly is held to the same rule as a pytest suite.
+The opt-ins themselves (`Safety`) live with the Target, which enforces them on every write
+that reaches flash (`stm32_hil.target.safety`). Flows check them up front as well, so a refused
+recovery or option-byte change stops before its first step rather than half-way through, and
+says what it was about to do.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from stm32_hil.errors import HarnessError, SafetyError, TargetError
 from stm32_hil.report import attach_text, option_table, step
 from stm32_hil.target.base import Target
+from stm32_hil.target.safety import Safety
 
-
-@dataclass(frozen=True)
-class Safety:
-    """What the operator allowed on real boards. Simulated boards need no opt-in."""
-
-    destructive: bool = False  # erase flash, change option bytes, RDP level 1 <-> 0
-    irreversible: bool = False  # RDP level 2: the part is locked for good
-
-    @classmethod
-    def from_options(cls, config: Any) -> Safety:
-        """From the pytest options --allow-destructive / --allow-irreversible."""
-        irreversible = bool(config.getoption("--allow-irreversible"))
-        destructive = bool(config.getoption("--allow-destructive")) or irreversible
-        return cls(destructive=destructive, irreversible=irreversible)
+__all__ = [
+    "OptionRestoreError",
+    "Safety",
+    "check_allowed",
+    "option_bytes_guard",
+    "restore_option_bytes",
+]
 
 
 def check_allowed(
@@ -46,7 +38,8 @@ def check_allowed(
 
     Irreversible steps need `allow_irreversible` from the caller everywhere (a flow never sets
     RDP level 2 by accident, even on the simulator) and, on a real board, the operator's
-    irreversible opt-in as well.
+    irreversible opt-in as well. A `safety` passed by the caller is an opt-in for this target:
+    it is granted to the Target, whose own writes are checked against it.
     """
     if irreversible and not allow_irreversible:
         raise SafetyError(
@@ -56,16 +49,9 @@ def check_allowed(
         )
     if target.sim is not None:
         return
-    if safety is None or not safety.destructive:
-        raise SafetyError(
-            f"{target.name}: {what} refused on a real board without an explicit opt-in",
-            hint="run with --allow-destructive (pass the `safety` fixture to the flow)",
-        )
-    if irreversible and not safety.irreversible:
-        raise SafetyError(
-            f"{target.name}: {what} refused on a real board: irreversible",
-            hint="run with --allow-irreversible as well, and only on a board you can lose",
-        )
+    if safety is not None:
+        target.allow(safety)
+    target.require_destructive(what, irreversible=irreversible)
 
 
 class OptionRestoreError(TargetError):

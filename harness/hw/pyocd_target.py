@@ -27,10 +27,11 @@ from stm32_hil.errors import (
 from stm32_hil.hw.locks import DEFAULT_TIMEOUT_S, BoardLock
 from stm32_hil.hw.pins import LINES, SerialLinePins
 from stm32_hil.inventory import BoardSpec
+from stm32_hil.inventory_schema import CONNECT_MODES
 from stm32_hil.parts import Part, get_part
 from stm32_hil.target.base import CORE_REGISTERS, Capability, HaltReason, Pin, ResetKind, Target
+from stm32_hil.target.safety import Safety, classify_write
 
-CONNECT_MODES = ("attach", "halt", "under-reset")
 POLL_S = 0.002  # wait_for_halt polling period (wall clock)
 RDP_CLEAR = 0xAA
 
@@ -123,8 +124,11 @@ class PyOCDTarget(Target):
         lock: bool = True,
         lock_timeout_s: float = DEFAULT_TIMEOUT_S,
         options: dict[str, Any] | None = None,
+        safety: Safety | None = None,
     ) -> None:
         super().__init__(spec, part or get_part(spec.part))
+        if safety is not None:
+            self.allow(safety)
         if not spec.probe:
             raise ConfigError(f"board {spec.name!r} names no probe", hint='set probe = "<id>"')
         if spec.connect_mode not in CONNECT_MODES:
@@ -258,8 +262,15 @@ class PyOCDTarget(Target):
             self._mem(lambda: self._t.read_memory_block8(address, length), address, length, False)
         )
 
+    def _guard(self, address: int, data: bytes) -> None:
+        """Refuse a write that would change flash, unlock its controller or set RDP 2."""
+        hit = classify_write(self.part, address, data)
+        if hit is not None:
+            self.require_destructive(hit.what, irreversible=hit.irreversible)
+
     def write_memory(self, address: int, data: bytes) -> None:
         if data:
+            self._guard(address, bytes(data))
             self._mem(
                 lambda: self._t.write_memory_block8(address, list(data)), address, len(data), True
             )
@@ -268,18 +279,21 @@ class PyOCDTarget(Target):
         return int(self._mem(lambda: self._t.read32(address), address, 4, False))
 
     def write32(self, address: int, value: int) -> None:
+        self._guard(address, (value & 0xFFFFFFFF).to_bytes(4, "little"))
         self._mem(lambda: self._t.write32(address, value & 0xFFFFFFFF), address, 4, True)
 
     def read16(self, address: int) -> int:
         return int(self._mem(lambda: self._t.read16(address), address, 2, False))
 
     def write16(self, address: int, value: int) -> None:
+        self._guard(address, (value & 0xFFFF).to_bytes(2, "little"))
         self._mem(lambda: self._t.write16(address, value & 0xFFFF), address, 2, True)
 
     def read8(self, address: int) -> int:
         return int(self._mem(lambda: self._t.read8(address), address, 1, False))
 
     def write8(self, address: int, value: int) -> None:
+        self._guard(address, (value & 0xFF).to_bytes(1, "little"))
         self._mem(lambda: self._t.write8(address, value & 0xFF), address, 1, True)
 
     # -- core ----------------------------------------------------------------------------

@@ -8,5 +8,6 @@ from stm32_hil.target.base import (
     ResetKind,
     Target,
 )
+from stm32_hil.target.safety import Safety
 
-__all__ = ["Capability", "HaltReason", "Identity", "Pin", "ResetKind", "Target"]
+__all__ = ["Capability", "HaltReason", "Identity", "Pin", "ResetKind", "Safety", "Target"]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from stm32_hil.errors import CapabilityError
+from stm32_hil.target.safety import Safety, refuse_unless_allowed
 
 if TYPE_CHECKING:
     import serial
@@ -82,6 +83,8 @@ class Target(ABC):
     """
 
     backend: str = "abstract"
+    # The operator's opt-ins for this board; nothing destructive until granted (see `allow`).
+    safety: Safety = Safety()
 
     def __init__(self, spec: BoardSpec, part: Part) -> None:
         self.spec = spec
@@ -90,6 +93,21 @@ class Target(ABC):
     @property
     def name(self) -> str:
         return self.spec.name
+
+    # -- safety ------------------------------------------------------------------------
+    def allow(self, safety: Safety) -> None:
+        """Grant the operator's opt-ins for the rest of this session (they only add up)."""
+        self.safety = self.safety | safety
+
+    def require_destructive(self, what: str, *, irreversible: bool = False) -> None:
+        """Raise SafetyError unless `what` may change this board for good or for the next user.
+
+        Simulated boards are fresh per test and always allow it; backends of real boards call
+        this on every write that reaches flash, its controller or the option bytes, and
+        operations that change external flash (loaders) call it before they start.
+        """
+        if self.sim is None:
+            refuse_unless_allowed(self.name, self.safety, what, irreversible=irreversible)
 
     # -- capabilities ------------------------------------------------------------------
     @abstractmethod

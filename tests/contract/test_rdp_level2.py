@@ -16,6 +16,7 @@ from stm32_hil.flows.internal_flash import internal_flash
 from stm32_hil.sim.board import SimBoard
 from stm32_hil.sim.target import SimTarget
 from stm32_hil.target.base import Target
+from stm32_hil.target.safety import Safety
 
 from .conftest import open_target
 
@@ -35,6 +36,7 @@ def test_level2_change_completes_and_closes_the_debug_port(
     board: SimBoard, lock_dir: Path, backend: str
 ) -> None:
     t = open_target(backend, board)
+    t.allow(Safety(destructive=True, irreversible=True))  # RDP 2 on a real board: both opt-ins
     try:
         set_level2(t)
         assert board.flash.rdp_level() == 2
