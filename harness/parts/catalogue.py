@@ -216,6 +216,11 @@ def _catalogue() -> dict[str, Any]:
     return tomllib.loads(text)
 
 
+def family_facts(family: str) -> dict[str, Any]:
+    """The catalogue's hand-written facts for an stm32-data family ("STM32H7")."""
+    return dict(_catalogue().get("families", {}).get(family, {}))
+
+
 def _option_registers(
     ctrl: dict[str, Any], factory_over: dict[str, int]
 ) -> tuple[OptionRegister, ...]:

@@ -210,10 +210,23 @@ def test_address_beyond_devsize_sets_tef(hal: Hal) -> None:
     assert hal.r(SR) & SR_TEF and not hal.r(SR) & SR_BUSY
 
 
-def test_dtr_command_is_refused_and_recorded(hal: Hal) -> None:
-    hal.command(0x06, ccr(extra=1 << 3))  # IDTR
+def test_dtr_instruction_to_a_str_chip_is_not_heard(hal: Hal) -> None:
+    chip = hal.ctrl.chips[0]
+    hal.command(0x06, ccr(extra=1 << 3))  # WREN with IDTR: the chip samples on one edge only
+    assert hal.r(SR) & SR_TCF and not hal.r(SR) & SR_TEF
+    assert not chip.wel and "DTR" in chip.log[-1]
+    hal.w(FCR, SR_TCF)
+    hal.simple(0x06)
+    assert chip.wel
+
+
+def test_hyperbus_is_refused_and_recorded(hal: Hal) -> None:
+    hal.w(CR, hal.r(CR) & ~1)
+    hal.w(DCR1, hal.r(DCR1) | 0b100 << 24)  # MTYP = HyperBus
+    hal.w(CR, hal.r(CR) | 1)
+    hal.command(0x06, ccr())
     assert hal.r(SR) & SR_TEF
-    assert hal.ctrl.unsupported and "IDTR" in hal.ctrl.unsupported[0]
+    assert hal.ctrl.unsupported and "HyperBus" in hal.ctrl.unsupported[0]
     hal.w(FCR, SR_TEF)
     assert not hal.r(SR) & SR_TEF
 

@@ -46,7 +46,8 @@ from stm32_hil.sim.memories.wiring import (
     octospi_names,
     quadspi_names,
 )
-from stm32_hil.sim.periph.octospi import WINDOW_BASES, Octospi
+from stm32_hil.sim.periph.octospi import Octospi
+from stm32_hil.sim.periph.octospim import router
 from stm32_hil.sim.periph.quadspi import (
     CCR,
     CR_EN,
@@ -56,6 +57,7 @@ from stm32_hil.sim.periph.quadspi import (
     QuadspiWindow,
     serves_linearly,
 )
+from stm32_hil.sim.periph.xspi_windows import window_base
 
 if TYPE_CHECKING:
     from stm32_hil.sim.board import SimBoard
@@ -344,8 +346,10 @@ class ExternalFlash:
         clock = board.clock
         chip = NorFlash(spec.chip, lambda: clock.now / clock.hz)
         self.octospi = SkippingOctospi(
-            block.name, block.base, [chip], WINDOW_BASES[block.name], clock
+            block.name, block.base, [chip], window_base(board.part, block.name), clock
         )
+        if any(b.kind == "octospim" for b in board.part.blocks):
+            self.octospi.route = router(board, block.name, spec.bank)
         # Behind an I/O manager the pins belong to OCTOSPIM ports P1/P2 (OCTOSPI1 on port 1,
         # OCTOSPI2 on port 2, the manager's reset mapping); otherwise to the block itself.
         manager = next((b for b in board.part.blocks if b.name.startswith("OCTOSPIM")), None)
@@ -402,6 +406,7 @@ class ExternalFlash:
         report = self.wiring.report()
         if self.spi is not None:
             report.used = self.spi.pins_used()
+            report.problems += [p for p in self.spi.problems() if p not in report.problems]
         return report
 
     @property

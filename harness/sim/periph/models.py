@@ -60,6 +60,12 @@ MODELS: tuple[ModelRow, ...] = (
     ModelRow("exti", "*", "exti:Exti", "pending bits clear on write 1"),
     ModelRow("spi", "v[123]*", "spi:ClassicSpi", "CR1/CR2/SR/DR, 8/16-bit frames, FIFO, NSS"),
     ModelRow("spi", "v[456]*", "spi:FifoSpi", "TSIZE/EOT/TXP/RXP, FIFO packets, CSTART, NSS"),
+    ModelRow(
+        "octospim",
+        "v1",
+        "octospim:octospim",
+        "port mapping: which OCTOSPI drives which port (reset: 1 -> P1, 2 -> P2)",
+    ),
     ModelRow("dbgmcu", "*", "models:dbgmcu", "IDCODE (DEV_ID, revision)"),
     ModelRow("uid", "*", "models:uid", "the board's 96-bit unique ID"),
 )

@@ -15,26 +15,33 @@ and is modelled here:
 
 The command engine (FIFO, indirect transfers, lazy automatic polling, the window) is shared
 with QUADSPI in `spi_memory`. ABORT also sets TCF here (RM0455 OCTOSPI_SR.TCF: "or in any
-mode when the transfer has been aborted"). OCTOSPI1's window is 256 MiB at 0x90000000,
-OCTOSPI2's at 0x70000000.
+mode when the transfer has been aborted"). Each instance's 256 MiB window base comes from the
+part's family data (`xspi_windows` in the parts catalogue).
+
+Double transfer rate is modelled per phase (IDTR/ADDTR/ABDTR/DDTR go to the chip, which
+checks them against its protocol: an octal DTR chip wants every phase in DTR, any other mode
+none); DQS (CCR.DQSE) is accepted (the chip model does not check it). SIOO: in memory-mapped
+mode the instruction goes out only with the first command after a CCR write, so only a chip in
+continuous-read (XIP) mode answers the following ones. The timeout counter (CR.TCEN, LPTR)
+sets TOF once the memory-mapped bus has been idle for LPTR clocks (counted in core clocks).
+With an OCTOSPIM I/O manager (`octospim`), a command reaches the chip only while the manager
+routes this controller to the port the chip is on.
 
 Not modelled -- a command that needs one of these is refused with TEF set and a line in
 `unsupported`, so a verdict can call it a simulator gap instead of a wrong result:
-- DTR on any phase (IDTR/ADDTR/ABDTR/DDTR), DQS (CCR.DQSE), HyperBus (DCR1.MTYP = 100),
-  reserved line counts (mode 101-111), dual-memory mode (CR.DMM) -- one chip per
-  controller;
+- HyperBus (DCR1.MTYP = 100), reserved line counts (mode 101-111), dual-memory mode
+  (CR.DMM) -- one chip per controller;
 - memory-mapped writes (WCCR) fault on the bus (BusFault), as QUADSPI window writes do.
 Shortcuts (behaviour simplified, never silently different data):
 - the polling interval (PIR) is not waited for: the first look after the chip is ready sees
-  the match; the timeout counter (CR.TCEN/LPTR, TOF) never fires;
+  the match;
 - DCR1 CSHT, CKMODE, DCR2 prescaler/WRAPSIZE, DCR3 MAXTRAN/CSBOUND, DCR4 refresh,
-  TCR SSHIFT/DHQC, CCR.SIOO, interrupts and DMA requests are stored but have no effect;
-- octal (8-line) single-data-rate phases go to the chip model as they are (its OPI state
-  machine checks them); octal DTR is refused (above);
-- no pin routing: the OCTOSPIM I/O manager stays a generic register file.
+  TCR SSHIFT/DHQC, interrupts and DMA requests are stored but have no effect.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from stm32_hil.errors import BusFault, ConfigError
 from stm32_hil.sim.bus import Access
@@ -52,7 +59,6 @@ from stm32_hil.sim.periph.spi_memory import (
 )
 
 REGS_SIZE = 0x400
-WINDOW_BASES = {"OCTOSPI1": 0x90000000, "OCTOSPI2": 0x70000000}
 
 CR, DCR1, DCR2, DCR3, DCR4 = 0x000, 0x008, 0x00C, 0x010, 0x014
 SR, FCR, DLR, AR, DR = 0x020, 0x024, 0x040, 0x048, 0x050
@@ -74,6 +80,8 @@ CR_APMS, CR_PMM = 1 << 22, 1 << 23
 CR_WRITABLE = 0x30DF1FCF  # EN ABORT DMAEN TCEN DMM FSEL FTHRES, the IEs, APMS PMM FMODE
 LINES = (0, 1, 2, 4, 8, -1, -1, -1)  # IMODE/ADMODE/ABMODE/DMODE encodings; -1 reserved
 CCR_IDTR, CCR_ADDTR, CCR_ABDTR, CCR_DDTR, CCR_DQSE = 1 << 3, 1 << 11, 1 << 19, 1 << 27, 1 << 29
+CCR_SIOO = 1 << 31
+CR_TCEN = 1 << 3
 MTYP_HYPERBUS = 0b100
 
 
@@ -88,6 +96,10 @@ class Phases:
         self.absize = ((ccr >> 20) & 3) + 1
         self.dcyc = tcr & 0x1F
         self.instruction = ir & ((1 << (8 * self.isize)) - 1)
+        self.idtr, self.addtr = bool(ccr & CCR_IDTR), bool(ccr & CCR_ADDTR)
+        self.abdtr, self.ddtr = bool(ccr & CCR_ABDTR), bool(ccr & CCR_DDTR)
+        self.dqse = bool(ccr & CCR_DQSE)
+        self.sioo = bool(ccr & CCR_SIOO)
 
     def problems(self) -> list[str]:
         """What this command needs that the model does not simulate (empty: all modelled)."""
@@ -100,26 +112,19 @@ class Phases:
         ):
             if lines < 0:
                 out.append(f"reserved {name} encoding")
-        for bit, name in (
-            (CCR_IDTR, "IDTR"),
-            (CCR_ADDTR, "ADDTR"),
-            (CCR_ABDTR, "ABDTR"),
-            (CCR_DDTR, "DDTR"),
-        ):
-            if self.ccr & bit:
-                out.append(f"double transfer rate ({name})")
-        if self.ccr & CCR_DQSE:
-            out.append("DQS (CCR.DQSE)")
         return out
 
-    def apply(self, t: Transaction, address: int) -> None:
+    def apply(
+        self, t: Transaction, address: int, alternate: int = 0, instruction: bool = True
+    ) -> None:
         """Instruction, address, alternate bytes and dummy cycles onto an open transaction."""
-        if self.imode > 0:
-            t.instruction(self.instruction, self.imode, self.isize)
+        if self.imode > 0 and instruction:
+            t.instruction(self.instruction, self.imode, self.isize, self.idtr)
         if self.admode > 0:
-            t.address_phase(address & ((1 << (8 * self.adsize)) - 1), self.adsize, self.admode)
+            mask = (1 << (8 * self.adsize)) - 1
+            t.address_phase(address & mask, self.adsize, self.admode, self.addtr)
         if self.abmode > 0:
-            t.alternate(self.absize, self.abmode)
+            t.alternate(self.absize, self.abmode, self.abdtr, alternate)
         if self.dcyc:
             t.dummy(self.dcyc)
 
@@ -140,6 +145,8 @@ class Octospi(SpiMemoryController):
         self.chips = chips
         self.unsupported: list[str] = []  # commands refused (TEF) because not modelled
         self.txs: list[Transaction] = []
+        # Parts with an OCTOSPIM: why a command of n lines does not reach the chip's port.
+        self.route: Callable[[int], str | None] | None = None
         self.window = OctospiWindow(self, window_base)
         self.reset()
 
@@ -149,6 +156,8 @@ class Octospi(SpiMemoryController):
         self.regs = dict.fromkeys(STORED, 0)
         self.regs.update(RESET_VALUES)
         self._reset_engine()
+        self.ddtr = False  # data phase at double transfer rate
+        self.instruction_sent = False  # SIOO: the instruction went out since the CCR write
         self.window.refresh()
 
     # -- fields -----------------------------------------------------------------------------
@@ -182,9 +191,16 @@ class Octospi(SpiMemoryController):
         if (self.regs[DCR1] >> 24) & 7 == MTYP_HYPERBUS:
             return None
         chip = self._chip()
-        if chip is None or not serves_linearly(self.phases(), chip):
+        if chip is None or self._unrouted(self.phases()):
+            return None
+        if not serves_linearly(self.phases(), chip):
             return None
         return chip
+
+    def _unrouted(self, ph: Phases) -> str | None:
+        if self.route is None:
+            return None
+        return self.route(max(ph.imode, ph.admode, ph.abmode, ph.dmode, 1))
 
     def _refuse(self, what: str) -> bool:
         """Record what is not simulated in the current configuration; True if anything."""
@@ -207,10 +223,26 @@ class Octospi(SpiMemoryController):
         chip = self._chip()
         if chip is not None:
             t = chip.begin()
-            ph.apply(t, address)
+            mapped = self.fmode == FMODE_MMAP
+            skip = mapped and ph.sioo and self.instruction_sent
+            ph.apply(t, address, self.regs[ABR], instruction=not skip)
+            self.instruction_sent = self.instruction_sent or mapped
+            why = self._unrouted(ph)
+            if why:
+                t._ignore(f"{self.name} does not reach the chip through OCTOSPIM: {why}")
             self.txs.append(t)
         self.dlines = max(ph.dmode, 0)
+        self.ddtr = ph.ddtr
         self.active = True
+
+    def _wire_read(self, n: int) -> bytes:
+        if not self.txs:
+            return b"\xff" * n
+        return self.txs[0].receive(n, self.dlines, self.ddtr)
+
+    def _wire_write(self, data: bytes) -> None:
+        for t in self.txs:
+            t.send(data, self.dlines, self.ddtr)
 
     # -- command start ------------------------------------------------------------------------
     def _start(self) -> None:
@@ -258,6 +290,8 @@ class Octospi(SpiMemoryController):
         if self.sr & SR_BUSY and offset in LOCKED_WHEN_BUSY:
             return  # RM0455: these registers can be written only when BUSY = 0
         self.regs[offset] = value
+        if offset == CCR:
+            self.instruction_sent = False
         if offset in (CCR, TCR, IR, ABR, DCR1):
             self.window.refresh()
         if offset in (IR, AR) and self._triggers(offset):
@@ -290,6 +324,8 @@ def serves_linearly(ph: Phases, chip: NorFlash) -> bool:
         and t.address is not None
         and t.pre_data_cycles == t.expected_cycles
         and ph.dmode == t.data_lines
+        and ph.ddtr == chip.dtr
+        and (not ph.sioo or t.xip_next)  # SIOO without XIP: later reads are not understood
     )
 
 

@@ -89,6 +89,7 @@ class NorFlash:
         self.reset_armed = False
         self.busy_until = 0.0
         self.suspended: float | None = None  # remaining busy time of a suspended operation
+        self.xip: Command | None = None  # the read a continuous-read session repeats
         self.powered_down = False
         self._addr4 = False
         fb = self.spec.four_byte
@@ -214,6 +215,7 @@ class Transaction:
         self._pos = 0  # output stream position (array address or register index)
         self._bits: int | None = None  # output bits clocked but not yet sampled
         self._nbits = 0
+        self.xip_next = False  # the mode byte asked for continuous-read mode
 
     # -- helpers ----------------------------------------------------------------------------
     def _ignore(self, why: str) -> None:
@@ -366,6 +368,8 @@ class Transaction:
         self.data_lines = dlines
 
     def address_phase(self, value: int, nbytes: int, lines: int, dtr: bool = False) -> None:
+        if self.cmd is None and self.opcode is None and not self.deaf:
+            self._continue_read()
         cmd = self.cmd
         if self.deaf or cmd is None:
             return
@@ -386,9 +390,25 @@ class Transaction:
             self.address |= self.chip.high_address()
         self._pos = self.address
 
-    def alternate(self, nbytes: int, lines: int, dtr: bool = False) -> None:
-        """Alternate bytes (the mode byte) count as clock cycles before the data."""
+    def _continue_read(self) -> None:
+        """No instruction phase (SIOO): only a chip in continuous-read mode takes the address."""
+        chip = self.chip
+        cmd = chip.xip
+        if cmd is None or chip.busy:
+            self._ignore("address without an instruction: the chip is not in continuous-read mode")
+            return
+        self.opcode = cmd.opcode
+        self.cmd = cmd
+        _alines, self.data_lines, self.expected_cycles = self._expected(cmd)
+
+    def alternate(self, nbytes: int, lines: int, dtr: bool = False, value: int = 0) -> None:
+        """Alternate bytes (the mode byte) count as clock cycles before the data; a fast read's
+        mode byte may also ask the chip to stay in continuous-read (XIP) mode."""
         self.pre_data_cycles += nbytes * 8 // lines // (2 if dtr else 1)
+        cmd, xip = self.cmd, self.chip.spec.continuous_read
+        if cmd is not None and cmd.kind is Kind.READ and cmd.mode_byte and xip is not None:
+            mode = (value >> (8 * (nbytes - 1))) & 0xFF
+            self.xip_next = (mode & xip[0]) == xip[1]
 
     def dummy(self, cycles: int) -> None:
         self.pre_data_cycles += cycles
@@ -497,6 +517,8 @@ class Transaction:
         if self._addr_bytes(cmd) and self.address is None and cmd.kind is not Kind.READ_MFR_DEV:
             return
         kind = cmd.kind
+        if kind is Kind.READ:
+            chip.xip = cmd if self.xip_next else None
         if kind is Kind.WREN:
             chip.wel = True
         elif kind is Kind.WRDI:

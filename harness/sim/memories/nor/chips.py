@@ -99,6 +99,7 @@ class ChipSpec:
     suspend: Suspend | None = None
     octal_mode: Octal | None = None
     addressed_registers: dict[int, str] = field(default_factory=dict)
+    continuous_read: tuple[int, int] | None = None  # mode-byte (mask, value) that enters XIP
 
     @property
     def four_byte_capable(self) -> bool:
@@ -188,6 +189,7 @@ def _spec(name: str, d: dict[str, Any]) -> ChipSpec:
         )
     dpd = d.get("deep_power_down")
     at_regs = d.get("addressed_registers", {})
+    xip = d.get("continuous_read")
     reset = d.get("reset", [0x66, 0x99])
     spec = ChipSpec(
         name=name,
@@ -216,6 +218,7 @@ def _spec(name: str, d: dict[str, Any]) -> ChipSpec:
         suspend=Suspend(int(sus[0]), int(sus[1]), (str(sus[2]), int(sus[3]))) if sus else None,
         octal_mode=octal,
         addressed_registers={int(k, 0): str(v) for k, v in at_regs.items()},
+        continuous_read=(int(xip[0]), int(xip[1])) if xip else None,
     )
     _check(spec)
     spec.commands.update(command_table(spec))
