@@ -134,6 +134,8 @@ class SpiNorPort:
         self._out = IDLE
         self._out_ready = False
         self.frames = 0  # frames or bit-banged bytes the chip took part in
+        self._odr: dict[str, int] = {}
+        self.toggled: dict[str, None] = {}  # output pins the firmware toggled, in order
 
     # -- set-up ----------------------------------------------------------------------------------
     def gpio_built(self, gpio: Gpio) -> None:
@@ -167,6 +169,13 @@ class SpiNorPort:
     def _gpio_changed(self, gpio: Gpio) -> None:
         if self.ncs_pin is None:
             self._track_outputs(gpio)
+        odr = gpio.regs.get(0x14, 0)
+        changed = odr ^ self._odr.get(gpio.name, odr)
+        self._odr[gpio.name] = odr
+        if changed:
+            for n in range(16):
+                if changed >> n & 1 and gpio.mode(n) == MODE_OUTPUT:
+                    self.toggled.setdefault(pin_name(gpio.name, n), None)
         self.update_select()
         self._bitbang()
 
@@ -270,6 +279,27 @@ class SpiNorPort:
                 self._count = 0
                 self._out = cmd.next_out()
             self._drive_miso(bool(self._out >> (7 - self._count) & 1))
+
+    def problems(self) -> list[str]:
+        """Lines the firmware does not drive as the board wires them (GPIO side)."""
+        routes = self.wiring.routes()
+        out = []
+        for signal in ("SCK", "MOSI", "NCS"):
+            pin = self.wiring.declared.get(signal)
+            if pin is None or signal in self.wiring.mismatches:
+                continue
+            mode, af = self.wiring.pin_mode(pin)
+            if mode == MODE_OUTPUT or (routes[signal].pin is not None and mode == MODE_AF):
+                continue
+            if signal != "NCS" and self.block is not None:
+                continue  # an SPI block's line: the AF check of the wiring speaks for it
+            what = {0: "an input", 2: f"AF{af}", 3: "analog"}.get(mode, "absent")
+            line = f"the board wires {signal} on {pin}, which the loader left as {what}"
+            others = [p for p in self.toggled if p not in self.wiring.declared.values()]
+            if others:
+                line += f" (the loader toggles {', '.join(others[:4])} as outputs)"
+            out.append(line)
+        return out
 
     # -- what the wiring report shows ------------------------------------------------------------
     def pins_used(self) -> dict[str, str]:
