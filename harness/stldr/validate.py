@@ -954,8 +954,9 @@ def _wiring_note(sim: Any, check: str, passed: bool | None) -> str:
     report = sim.wiring_report() if hasattr(sim, "wiring_report") else None
     if report is None:
         return ""
-    if passed is False and report.problems:
-        return "; wiring: " + report.problems_text()
+    failure = report.failure_text()
+    if passed is False and failure:
+        return "; " + failure
     if check == "init" and report.used:
         return "; " + report.pins_text()
     return ""
