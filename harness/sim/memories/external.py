@@ -283,6 +283,7 @@ class ExternalFlash:
         self.spi: SpiNorPort | None = None
         self.wiring: Wiring | None = None
         self._spi_nor: SpiNor | None = None
+        self._log_seen: dict[int, int] = {}  # chip -> log lines already reported
         entries = list(board.spec.external_flash)
         if not entries:
             return
@@ -400,13 +401,24 @@ class ExternalFlash:
             self.spi.gpio_built(gpio)
 
     def wiring_report(self) -> WiringReport | None:
-        """The pins the loader used for the memory and the mismatches with the board's."""
+        """The pins the loader used for the memory, the mismatches with the board's, and what
+        the chips ignored since the previous report (each report takes those lines)."""
         if self.wiring is None:
             return None
         report = self.wiring.report()
+        chips = self.controller.chips if self.controller is not None else []
+        for chip in chips:  # what the chips ignored since the last report, each reason once
+            seen = self._log_seen.get(id(chip), 0)
+            for line in chip.log[seen:]:
+                if line not in report.flash_notes and len(report.flash_notes) < 4:
+                    report.flash_notes.append(line)
+            self._log_seen[id(chip)] = len(chip.log)
         if self.spi is not None:
             report.used = self.spi.pins_used()
             report.problems += [p for p in self.spi.problems() if p not in report.problems]
+            held = self.spi.held_note()
+            if held:
+                report.flash_notes.append(held)
         return report
 
     @property

@@ -301,6 +301,17 @@ class SpiNorPort:
             out.append(line)
         return out
 
+    def held_note(self) -> str:
+        """A chip select left low: the command never ends, so nothing it asked for starts."""
+        if self.cmd is None or self.ncs_pin is None:
+            return ""
+        opcode = self.cmd.tx.opcode
+        what = f" (command 0x{opcode:02X})" if opcode is not None else ""
+        return (
+            f"NCS ({self.ncs_pin}) is still low after the call{what}: the command never ends, "
+            "and program, erase and register writes start only when NCS rises"
+        )
+
     # -- what the wiring report shows ------------------------------------------------------------
     def pins_used(self) -> dict[str, str]:
         out = dict(self.wiring.report().used)

@@ -74,6 +74,9 @@ class WiringReport:
     declared: dict[str, str]
     used: dict[str, str] = field(default_factory=dict)  # signal -> pin the loader used
     problems: list[str] = field(default_factory=list)
+    # What the memory saw go wrong since the previous report (a logic analyser's view): the
+    # commands it ignored and why, a chip select left low.
+    flash_notes: list[str] = field(default_factory=list)
 
     def pins_text(self) -> str:
         if not self.used:
@@ -84,6 +87,15 @@ class WiringReport:
 
     def problems_text(self) -> str:
         return "; ".join(self.problems)
+
+    def failure_text(self) -> str:
+        """What a failed check should quote: wiring mismatches, then what the flash saw."""
+        parts = []
+        if self.problems:
+            parts.append("wiring: " + self.problems_text())
+        if self.flash_notes:
+            parts.append("the flash saw: " + "; ".join(self.flash_notes))
+        return "; ".join(parts)
 
 
 class Wiring:
