@@ -9,7 +9,7 @@ from rich.table import Table
 from stm32_hil.cli.console import make_console
 from stm32_hil.errors import HarnessError
 from stm32_hil.stldr import FUNCTION_NAMES, Stldr, load
-from stm32_hil.stldr.validate import CHECKS
+from stm32_hil.stldr.validate import CALL_WALL_LIMIT, CHECKS
 
 
 @click.group()
@@ -104,6 +104,22 @@ def info(paths: tuple[str, ...]) -> None:
 )
 @click.option("--full", is_flag=True, help="write the whole device, not a sample")
 @click.option(
+    "--buffer",
+    "buffers",
+    multiple=True,
+    metavar="SIZE",
+    help="also read the whole device through a RAM buffer of SIZE bytes (e.g. 0x7E000, a "
+    "programmer's buffer); repeatable",
+)
+@click.option(
+    "--wall-limit",
+    default=CALL_WALL_LIMIT,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    metavar="SECONDS",
+    help="wall-clock bound of one loader call on a simulated board",
+)
+@click.option(
     "--only",
     default=None,
     metavar="CHECK,...",
@@ -116,6 +132,8 @@ def validate(
     json_path: str | None,
     no_reinit: bool,
     full: bool,
+    buffers: tuple[str, ...],
+    wall_limit: float,
     only: str | None,
 ) -> None:
     """Validate each loader PATH on BOARD: exit 0 all passed, 1 a check failed, 2 no verdict."""
@@ -131,6 +149,29 @@ def validate(
                 f"choose from {', '.join(CHECKS)}",
                 param_hint="--only",
             )
+    sizes = []
+    for text in buffers:
+        try:
+            size = int(text, 0)
+        except ValueError:
+            raise click.BadParameter(
+                f"{text!r} is not a number (use 0x7E000 or 516096)", param_hint="--buffer"
+            ) from None
+        if not 0x400 <= size <= 0x10000000:
+            raise click.BadParameter(
+                f"{text} is outside 0x400 .. 0x10000000 bytes", param_hint="--buffer"
+            )
+        sizes.append(size)
     raise SystemExit(
-        run_validate(paths, board_name, inventory, json_path, not no_reinit, full, checks)
+        run_validate(
+            paths,
+            board_name,
+            inventory,
+            json_path,
+            not no_reinit,
+            full,
+            checks,
+            buffers=tuple(sizes),
+            wall_limit=wall_limit,
+        )
     )

@@ -17,7 +17,7 @@ from stm32_hil.cli.console import make_console
 from stm32_hil.errors import HarnessError
 from stm32_hil.inventory import Inventory
 from stm32_hil.stldr import load
-from stm32_hil.stldr.validate import CheckResult, validate
+from stm32_hil.stldr.validate import CALL_WALL_LIMIT, CheckResult, validate
 from stm32_hil.target.factory import open_target
 
 MARK = {True: "[green]pass[/green]", False: "[red]FAIL[/red]", None: "[dim]not run[/dim]"}
@@ -31,7 +31,9 @@ def _table(path: str, results: list[CheckResult]) -> Table:
     table.add_column("unmodelled blocks used", overflow="fold")
     for res in results:
         verdict = MARK[res.passed]
-        if res.passed is False and res.verdict != "finding":
+        if res.verdict == "internal error":
+            verdict = "[red]no verdict[/red]"
+        elif res.passed is False and res.verdict != "finding":
             verdict += f"\n[yellow]{res.verdict}[/yellow]"
         table.add_row(res.check, verdict, res.detail, ", ".join(res.generic_blocks) or "-")
     return table
@@ -57,6 +59,9 @@ def run_validate(
     reinit: bool,
     full: bool,
     only: tuple[str, ...] | None = None,
+    *,
+    buffers: tuple[int, ...] = (),
+    wall_limit: float | None = CALL_WALL_LIMIT,
 ) -> int:
     console = make_console()
     err = make_console(stderr=True)
@@ -101,7 +106,14 @@ def run_validate(
                     bars.update(tasks[phase], completed=done, total=total)
 
                 results = validate(
-                    target, stldr, reinit=reinit, full=full, only=only, progress=note
+                    target,
+                    stldr,
+                    reinit=reinit,
+                    full=full,
+                    only=only,
+                    progress=note,
+                    buffers=buffers,
+                    wall_limit=wall_limit,
                 )
         except HarnessError as exc:
             err.print(f"[red]error:[/red] {path}: the harness could not finish: {exc}")
@@ -124,7 +136,10 @@ def run_validate(
         if gap:
             console.print(f"[yellow]{gap}[/yellow]")
         records += [r.record() for r in results]
-        if failed and status == 0:
+        if any(r.verdict == "internal error" for r in results):
+            err.print(f"[red]error:[/red] {path}: some checks could not be judged (internal error)")
+            status = 2
+        elif failed and status == 0:
             status = 1
     if json_path:
         try:

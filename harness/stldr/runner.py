@@ -308,6 +308,7 @@ class LoaderRunner:
                 name,
                 hint="the code follows absolute code addresses (function pointers, a vector "
                 "table) of the base it was linked for; it works only where it is linked",
+                judged=True,
             )
         if sim is not None and start is not None:
             seconds = (sim.clock.now - start) / sim.clock.hz
@@ -365,8 +366,15 @@ class LoaderRunner:
         return HaltReason(core.halt_reason)
 
     def _error(
-        self, cls: type[LoaderCallError], message: str, name: str, *, hint: str
+        self,
+        cls: type[LoaderCallError],
+        message: str,
+        name: str,
+        *,
+        hint: str,
+        judged: bool = False,
     ) -> LoaderCallError:
+        """The error for a failed call, with the core state; `judged`: the message is final."""
         tgt = self.target
         registers: dict[str, int] = {}
         fault: dict[str, int] = {}
@@ -385,9 +393,11 @@ class LoaderRunner:
             last = getattr(core, "last_fault", None)
             if last is not None and cls is LoaderFault:
                 message += f": {last.describe()}"
-        verdict, gaps, message, hint = self._judge(cls, message, hint, fault)
+        verdict, gaps = "finding", list[str]()
+        if not judged:
+            verdict, gaps, message, hint = self._judge(cls, message, hint, fault)
         pc = registers.get("pc")
-        outside = self._outside(([] if pc is None else [pc & ~1]) + trace)
+        outside = None if judged else self._outside(([] if pc is None else [pc & ~1]) + trace)
         if outside is not None:
             verdict = "finding"
             message += "; " + self._wrong_base(outside)

@@ -649,9 +649,14 @@ class Validator:
         stuck = self._read_left_busy(self.info.start, page)
         if stuck is not None:
             raise Finding(stuck)
-        notes = []
+        notes, bad = [], []
         for runner, label in programmer.buffer_runners(self):
-            notes.append(label if runner is None else self._read_through(runner, label))
+            try:
+                notes.append(label if runner is None else self._read_through(runner, label))
+            except Finding as exc:
+                bad.append(str(exc))
+        if bad:
+            raise Finding("; ".join(bad + notes))
         return "; ".join(notes)
 
     def _read_through(self, r: LoaderRunner, label: str) -> str:

@@ -123,12 +123,20 @@ struct StorageInfo {
     struct DeviceSectors sectors[10];
 };
 
+#if defined(FAULT_PAGE_16)
+#define INFO_PAGE 16u                               /* a typo: no NOR chip has 16-byte pages */
+#elif defined(FAULT_PAGE_8K)
+#define INFO_PAGE 0x2000u                           /* the sector size given as the page */
+#else
+#define INFO_PAGE PAGE
+#endif
+
 __attribute__((section(".Dev_info"), used)) const struct StorageInfo StorageInfo = {
     DEVICE_NAME,
     3, /* NOR_FLASH */
     WINDOW,
     DEVICE_SIZE,
-    PAGE,
+    INFO_PAGE,
     0xFF,
     {{DEVICE_SIZE / SECTOR, SECTOR}, {0, 0}},
 };
@@ -169,6 +177,15 @@ static uint32_t bytes_served;
 #if defined(FAULT_READ_NEEDS_INIT)
 static uint32_t mapped_by_init;
 #endif
+#if defined(FAULT_READ_BEFORE_INIT)
+static uint32_t init_done; /* set by Init only: a Read before any Init serves zeros */
+#endif
+#if defined(FAULT_ERASE_AFTER_READ)
+/* Set while the window is mapped by a Read's accesses: on silicon the controller then stays
+ * BUSY (prefetching) until an abort, and the commands of an erase that does not abort first
+ * are dropped. Init, Write and MassErase reconfigure the controller and clear it. */
+static uint32_t read_left_mapped;
+#endif
 
 static uint8_t stage[PAGE + 2];
 #if defined(FAULT_WRONG_RAM)
@@ -186,6 +203,9 @@ static int wait_flag(uint32_t flag, uint32_t set) {
 }
 
 static int leave_memory_mapped(void) {
+#if defined(FAULT_ERASE_AFTER_READ)
+    read_left_mapped = 0;
+#endif
     if ((QSPI_CCR & (3u << 26)) == CCR_FMODE_MMAP || (QSPI_SR & SR_BUSY)) {
         QSPI_CR |= CR_ABORT;
         for (uint32_t i = 0; i < WAIT_LIMIT && (QSPI_CR & CR_ABORT); i++) {}
@@ -230,6 +250,12 @@ static int write_enable(void) {
 static int wait_ready(void) {
     return auto_poll(0x05, WIP_MASK, 0);
 }
+
+#if defined(FAULT_NO_READ)
+#define MAP_AFTER_OPERATIONS 0 /* erase and write leave the window unmapped */
+#else
+#define MAP_AFTER_OPERATIONS 1
+#endif
 
 static int enter_memory_mapped(void) {
     if (!wait_flag(SR_BUSY, 0)) return 0;
@@ -279,6 +305,29 @@ static int program_page(uint32_t offset, const uint8_t *data, uint32_t size) {
     return wait_ready();
 }
 
+static int configure_memory(void) {
+    /* Software reset of the memory: leaves QPI / 4-byte modes a previous user set. */
+    if (!command(0x66, 0, 0) || !command(0x99, 0, 0)) return 0;
+    return wait_ready();
+}
+
+#if defined(FAULT_WRONG_BASE)
+/* Called through a pointer holding its link address: wherever the image is loaded, the call
+ * goes to where it was linked. */
+static int (*volatile configure_hook)(void) = configure_memory;
+#define CONFIGURE() configure_hook()
+#else
+#define CONFIGURE() configure_memory()
+#endif
+
+static int finish(void) {
+#if MAP_AFTER_OPERATIONS
+    return enter_memory_mapped();
+#else
+    return 1;
+#endif
+}
+
 /* ---- exported functions ---------------------------------------------------------------------- */
 int Init(void) {
 #if defined(FAULT_INIT_HANGS)
@@ -301,12 +350,16 @@ int Init(void) {
     QSPI_DCR = (FSIZE << 16) | (1u << 8);           /* FSIZE, CSHT = 2 cycles */
     QSPI_CR |= CR_EN;
 
-    /* Software reset of the memory: leaves QPI / 4-byte modes a previous user set. */
-    if (!command(0x66, 0, 0) || !command(0x99, 0, 0)) return 0;
-    if (!wait_ready()) return 0;
+    if (!CONFIGURE()) return 0;
     if (!enter_memory_mapped()) return 0;
 #if defined(FAULT_READ_NEEDS_INIT)
     mapped_by_init = 1;
+#endif
+#if defined(FAULT_READ_BEFORE_INIT)
+    init_done = 1;
+#endif
+#if defined(FAULT_ERASE_AFTER_READ)
+    read_left_mapped = 0;
 #endif
     return 1;
 }
@@ -328,7 +381,7 @@ int Write(uint32_t address, uint32_t size, uint8_t *buffer) {
         buffer += chunk;
         size -= chunk;
     }
-    return enter_memory_mapped();
+    return finish();
 }
 
 int SectorErase(uint32_t start, uint32_t end) {
@@ -337,14 +390,24 @@ int SectorErase(uint32_t start, uint32_t end) {
 #if defined(FAULT_ERASE_WIDE)
     last += SECTOR;                                 /* off by one sector */
 #endif
+#if defined(FAULT_ERASE_AFTER_READ)
+    /* No abort of the memory-mapped mode a Read left: the erase never reaches the chip, and
+     * the loader reports success. */
+    if (read_left_mapped && (QSPI_CCR & (3u << 26)) == CCR_FMODE_MMAP) return 1;
+#endif
     if (!leave_memory_mapped()) return 0;
 #if defined(FAULT_READ_NEEDS_INIT)
     mapped_by_init = 0;
 #endif
     for (uint32_t block = first; block <= last && block < DEVICE_SIZE; block += SECTOR) {
+#if defined(FAULT_ERASE_NO_WAIT)
+        /* Returns while the chip is still erasing: the next command meets a busy chip. */
+        if (!write_enable() || !command(CMD_ERASE, 1, block)) return 0;
+#else
         if (!write_enable() || !command(CMD_ERASE, 1, block) || !wait_ready()) return 0;
+#endif
     }
-    return enter_memory_mapped();
+    return finish();
 }
 
 int MassErase(uint32_t parallelism) {
@@ -354,19 +417,31 @@ int MassErase(uint32_t parallelism) {
     mapped_by_init = 0;
 #endif
     if (!write_enable() || !command(0xC7, 0, 0) || !wait_ready()) return 0;
-    return enter_memory_mapped();
+    return finish();
 }
 
+#if !defined(FAULT_NO_READ)
 int Read(uint32_t address, uint32_t size, uint8_t *buffer) {
 #if defined(FAULT_READ_NEEDS_INIT)
     if (!mapped_by_init) {
         memset(buffer, 0, size);
         return 1;
     }
+#elif defined(FAULT_READ_BEFORE_INIT)
+    if (!init_done) {
+        memset(buffer, 0, size);
+        return 1;
+    }
+    if ((QSPI_CCR & (3u << 26)) != CCR_FMODE_MMAP) {
+        if (!leave_memory_mapped() || !enter_memory_mapped()) return 0;
+    }
 #else
     if ((QSPI_CCR & (3u << 26)) != CCR_FMODE_MMAP) {
         if (!leave_memory_mapped() || !enter_memory_mapped()) return 0;
     }
+#endif
+#if defined(FAULT_ERASE_AFTER_READ)
+    read_left_mapped = 1;
 #endif
 #if defined(FAULT_FIRST_BUFFER)
     if (bytes_served >= 0x7E000u) return 1;        /* later chunks are left untouched */
@@ -375,22 +450,39 @@ int Read(uint32_t address, uint32_t size, uint8_t *buffer) {
     memcpy(buffer, (const void *)address, size);
     return 1;
 }
+#endif
+
+#if !defined(FAULT_FUNC_OUTSIDE)
 
 uint32_t CheckSum(uint32_t start, uint32_t size, uint32_t init) {
     const volatile uint8_t *p = (const volatile uint8_t *)start;
     for (uint32_t i = 0; i < size; i++) init += p[i];
     return init;
 }
+#endif
+
+#if defined(FAULT_FUNC_OUTSIDE)
+/* CheckSum is exported at an address the Makefile gives (--defsym), outside the image. */
+#define CHECKSUM_OF(a, n) 0u
+#else
+#define CHECKSUM_OF(a, n) CheckSum((a), (n), 0)
+#endif
 
 uint64_t Verify(uint32_t address, uint32_t buffer, uint32_t words, uint32_t misalign) {
     uint32_t size = words * 4u;
     uint32_t head = misalign & 0xFu;
     uint32_t tail = (misalign >> 16) & 0xFu;
-    uint32_t sum = CheckSum(address + head, size - head - tail, 0);
+    uint32_t sum = CHECKSUM_OF(address + head, size - head - tail);
+    (void)head;
+    (void)tail;
     const volatile uint8_t *mem = (const volatile uint8_t *)address;
     const uint8_t *ram = (const uint8_t *)buffer;
     for (uint32_t i = 0; i < size; i++) {
         if (mem[i] != ram[i]) return ((uint64_t)sum << 32) | (address + i);
     }
+#if defined(FAULT_VERIFY_RETURNS_ONE)
+    return ((uint64_t)sum << 32) | 1u;              /* "1 = success", as some loaders do */
+#else
     return (uint64_t)sum << 32;
+#endif
 }
