@@ -324,6 +324,7 @@ class ExternalFlash:
         # The controller keeps the data's name (QUADSPI, or QUADSPI1 on G4) so RCC reset
         # lines and `hil parts show` refer to the same block.
         self.quadspi = SkippingQuadspi(block.name, block.base, chips, clock)
+        self.quadspi.window.base = window_base(board.part, block.name)
         # Dual-flash: the pins of bank 1 (with the shared CLK) are checked; bank 2 is not.
         functions = bus_functions([block], quadspi_names(spec.bank))
         self.wiring = Wiring(board, "QUADSPI", QUAD_SIGNALS, functions, spec.pins)

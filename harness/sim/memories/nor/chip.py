@@ -228,8 +228,10 @@ class Transaction:
         return 8 if chip.opi else 4 if chip.quad_protocol else 1
 
     def _rate_ok(self, dtr: bool, phase: str) -> bool:
-        """Every phase of an octal DTR chip is DTR; every phase of any other mode is STR."""
-        want = self.chip.dtr
+        """Every phase of an octal DTR chip is DTR; in other modes a DTR command (0Dh, EDh)
+        takes its address, mode and data at double rate, any other command none."""
+        cmd = self.cmd
+        want = self.chip.dtr or (phase != "instruction" and cmd is not None and cmd.dtr)
         if dtr != want:
             rate = ("STR", "DTR")
             self._ignore(f"{phase} in {rate[dtr]}, chip expects {rate[want]}")
@@ -439,8 +441,7 @@ class Transaction:
             if not self.deaf and self.cmd is not None:
                 self._ignore(f"instruction {self.opcode:#04x}: read on {lines} line(s)")
             return b"\xff" * n
-        if dtr != self.chip.dtr:
-            self._rate_ok(dtr, f"instruction {self.opcode:#04x}: read data")
+        if not self._rate_ok(dtr, f"instruction {self.opcode:#04x}: read data"):
             return b"\xff" * n
         if self._bits is None:  # first data clock: align the chip's output with sampling
             skew = (self.pre_data_cycles - self.expected_cycles) * lines * (2 if dtr else 1)

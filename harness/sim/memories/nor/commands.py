@@ -62,6 +62,7 @@ class Command:
     size: int = 0  # erase size in bytes
     regs: tuple[str, ...] = ()
     volatile: bool = False  # register write takes effect at once, no busy time, no WEL
+    dtr: bool = False  # address, mode, dummy and data at double transfer rate (0Dh, EDh)
 
 
 def table(*rows: Command) -> dict[int, Command]:

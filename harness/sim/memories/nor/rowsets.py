@@ -178,6 +178,7 @@ def micron_rows(spec: ChipSpec) -> list[Command]:
         Command(0x35, Kind.ENTER_QPI),
         Command(0xF5, Kind.EXIT_QPI, qpi_dummy=0),
         Command(0xAF, Kind.READ_ID, qpi_dummy=0),  # multiple I/O read ID (QIO mode)
+        *dtr_read_rows(spec),
     ]
 
 
@@ -216,6 +217,8 @@ def macronix_rows(spec: ChipSpec) -> list[Command]:
         Command(0xF5, Kind.EXIT_QPI, qpi_dummy=0),  # RSTQIO
         Command(0xAF, Kind.READ_ID, qpi_dummy=0),  # QPIID
     ]
+    if spec.dummy_config == "macronix_cr":
+        rows += dtr_read_rows(spec)
     if spec.size > SIXTEEN_MIB:
         rows.append(
             Command(
@@ -229,6 +232,25 @@ def macronix_rows(spec: ChipSpec) -> list[Command]:
             )  # 4PP4B
         )
     return rows
+
+
+def dtr_read_rows(spec: ChipSpec) -> list[Command]:
+    """DTR fast reads (Micron, Macronix): address, mode cycles and data on both clock edges."""
+    quad = spec.qe is not None
+    return [
+        Command(0x0D, Kind.READ, addr_bytes=3, dummy=6, dtr=True),  # FASTDTRD / DTR fast read
+        Command(0xBD, Kind.READ, addr_bytes=3, addr_lines=2, data_lines=2, dummy=6, dtr=True),
+        Command(
+            0xED,
+            Kind.READ,
+            addr_bytes=3,
+            addr_lines=4,
+            data_lines=4,
+            dummy=8,
+            dtr=True,
+            needs_qe=quad,
+        ),
+    ]
 
 
 def macronix_octal_rows(spec: ChipSpec) -> list[Command]:
