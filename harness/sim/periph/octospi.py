@@ -54,6 +54,7 @@ from stm32_hil.sim.periph.spi_memory import (
     SR_SMF,
     SR_TCF,
     SR_TEF,
+    SR_TOF,
     MappedWindow,
     SpiMemoryController,
 )
@@ -158,6 +159,7 @@ class Octospi(SpiMemoryController):
         self._reset_engine()
         self.ddtr = False  # data phase at double transfer rate
         self.instruction_sent = False  # SIOO: the instruction went out since the CCR write
+        self.idle_since: int | None = None  # core clock of the last memory-mapped access
         self.window.refresh()
 
     # -- fields -----------------------------------------------------------------------------
@@ -280,6 +282,7 @@ class Octospi(SpiMemoryController):
             if value & CR_ABORT:
                 self._abort()
             self.regs[CR] = value & CR_WRITABLE & ~CR_ABORT
+            self.idle_since = self._now()
             self.window.refresh()
             return
         if offset == FCR:
@@ -296,6 +299,26 @@ class Octospi(SpiMemoryController):
             self.window.refresh()
         if offset in (IR, AR) and self._triggers(offset):
             self._start()
+
+    # -- timeout counter (memory-mapped mode) -------------------------------------------------
+    def _now(self) -> int | None:
+        clock = getattr(self, "clock", None)
+        return int(clock.now) if clock is not None else None
+
+    def read_reg(self, offset: int, access: Access) -> int:
+        if offset == SR:
+            now = self._now()
+            if now is not None and self.fmode == FMODE_MMAP and self.cr & CR_TCEN:
+                if self.idle_since is None:
+                    self.idle_since = now
+                elif now - self.idle_since >= (self.regs[LPTR] & 0xFFFF):
+                    self.sr |= SR_TOF
+                    self.idle_since = 1 << 62  # NCS released: counts again from the next access
+        return super().read_reg(offset, access)
+
+    def mmap_read(self, offset: int, length: int) -> bytes:
+        self.idle_since = self._now()
+        return super().mmap_read(offset, length)
 
     def _check_mapped(self, offset: int) -> None:
         if self._refuse("memory-mapped read"):

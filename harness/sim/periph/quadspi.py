@@ -171,6 +171,7 @@ class Quadspi(SpiMemoryController):
             self.idle_since = now
         elif now - self.idle_since >= (self.regs[LPTR] & 0xFFFF):
             self.sr |= SR_TOF
+            self.idle_since = 1 << 62  # NCS released: counts again from the next access
 
     def read_reg(self, offset: int, access: Access) -> int:
         if offset == SR:
