@@ -5,6 +5,7 @@ Users edit this file; every error names the file and line so a typo never become
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tomllib
@@ -18,7 +19,15 @@ from stm32_hil.inventory_positions import KeyPositions
 from stm32_hil.inventory_schema import BACKENDS, check_document
 from stm32_hil.parts import get_part
 
-__all__ = ["BACKENDS", "BoardSpec", "ExternalFlashSpec", "Inventory", "PinSpec", "UartSpec"]
+__all__ = [
+    "BACKENDS",
+    "BoardSpec",
+    "ExternalFlashSpec",
+    "Inventory",
+    "PinSpec",
+    "UartSpec",
+    "collapse_pools",
+]
 # The example inventory ships with the pytest plugin package (repository folder `fixtures/`).
 DEFAULT_INVENTORY = Path(str(resources.files("stm32_hil_pytest") / "boards.toml"))
 ENV_INVENTORY = "HIL_INVENTORY"
@@ -114,6 +123,25 @@ class Inventory:
         }
         return cls(boards, path)
 
+    def pools(self) -> dict[str, list[BoardSpec]]:
+        """Pool name -> its boards, in inventory order."""
+        pools: dict[str, list[BoardSpec]] = {}
+        for spec in self.boards.values():
+            if spec.pool:
+                pools.setdefault(spec.pool, []).append(spec)
+        return pools
+
+    def select(self, names: list[str]) -> list[BoardSpec]:
+        """Boards by name; a pool's name stands for all of its boards."""
+        pools = self.pools()
+        out: list[BoardSpec] = []
+        for name in names:
+            if name in self.boards or name not in pools:
+                out.append(self.get(name))
+            else:
+                out.extend(pools[name])
+        return out
+
     def names(self, backend: str | None = None) -> list[str]:
         return [n for n, b in self.boards.items() if backend is None or b.backend == backend]
 
@@ -155,3 +183,22 @@ def _build_board(name: str, raw: dict[str, Any], where: str) -> BoardSpec:
         source=where,
         extra=dict(raw.get("extra", {})),
     )
+
+
+def collapse_pools(specs: list[BoardSpec]) -> tuple[list[BoardSpec], dict[str, list[BoardSpec]]]:
+    """One entry per pool (named after it: tests run once on whichever board is free) and the
+    selected boards of each pool; boards outside pools pass through unchanged, in order."""
+    members: dict[str, list[BoardSpec]] = {}
+    out: list[BoardSpec] = []
+    for spec in specs:
+        if not spec.pool:
+            out.append(spec)
+            continue
+        if spec.pool not in members:
+            out.append(
+                dataclasses.replace(
+                    spec, name=spec.pool, description=f"any free board of pool {spec.pool}"
+                )
+            )
+        members.setdefault(spec.pool, []).append(spec)
+    return out, members

@@ -24,7 +24,7 @@ from stm32_hil.errors import (
     TargetError,
     TargetTimeout,
 )
-from stm32_hil.hw.locks import DEFAULT_TIMEOUT_S, BoardLock
+from stm32_hil.hw.locks import BoardLock
 from stm32_hil.hw.pins import LINES, SerialLinePins
 from stm32_hil.inventory import BoardSpec
 from stm32_hil.inventory_schema import CONNECT_MODES
@@ -121,11 +121,15 @@ class PyOCDTarget(Target):
         spec: BoardSpec,
         part: Part | None = None,
         *,
-        lock: bool = True,
-        lock_timeout_s: float = DEFAULT_TIMEOUT_S,
+        lock: bool | BoardLock = True,
+        lock_timeout_s: float | None = None,
         options: dict[str, Any] | None = None,
         safety: Safety | None = None,
+        owner: str | None = None,
     ) -> None:
+        """`lock`: True queues for the board's lock (see `stm32_hil.hw.locks`), a BoardLock
+        already held (from a pool) is adopted and released on close, False takes none.
+        `owner` (a test id) is what other waiters are told holds the board."""
         super().__init__(spec, part or get_part(spec.part))
         if safety is not None:
             self.allow(safety)
@@ -141,12 +145,14 @@ class PyOCDTarget(Target):
                 f"board {spec.name!r}: connect_mode 'under-reset' needs NRST wired to the probe",
                 hint='set pins = { nrst = "probe" } or use connect_mode "halt"',
             )
-        self._lock = BoardLock(spec.probe, timeout_s=lock_timeout_s) if lock else None
+        self._lock: BoardLock | None = None
         self._port: serial.SerialBase | None = None
         self._pins: SerialLinePins | None = None
         self.session: Any = None
-        if self._lock is not None:
-            self._lock.acquire()
+        if isinstance(lock, BoardLock):
+            self._lock = lock
+        elif lock:
+            self._lock = BoardLock(spec.probe, timeout_s=lock_timeout_s, owner=owner).acquire()
         try:
             self._open_session(options or {})
         except BaseException:

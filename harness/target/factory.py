@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from stm32_hil.errors import ConfigError
 from stm32_hil.inventory import BoardSpec
 from stm32_hil.target.base import Target
 from stm32_hil.target.safety import Safety
 
 
-def open_target(spec: BoardSpec, *, safety: Safety | None = None) -> Target:
+def open_target(
+    spec: BoardSpec,
+    *,
+    safety: Safety | None = None,
+    owner: str | None = None,
+    pool: Sequence[BoardSpec] = (),
+) -> Target:
     """A ready Target: a fresh simulated board, or a locked pyOCD session on a real one.
 
     `safety` carries the operator's opt-ins; without it a real board refuses every write
-    that would erase or program its flash or change its option bytes.
+    that would erase or program its flash or change its option bytes. `owner` (a test id) is
+    what other waiters are told holds the board. `pool`: interchangeable boards, of which the
+    first free one is taken (waiting first come, first served).
     """
     target: Target
     if spec.backend == "sim":
@@ -20,11 +30,25 @@ def open_target(spec: BoardSpec, *, safety: Safety | None = None) -> Target:
 
         target = SimTarget(spec)
     elif spec.backend == "pyocd":
-        from stm32_hil.hw import open_pyocd_target
-
-        target = open_pyocd_target(spec)
+        target = _open_real(spec, owner, pool)
     else:
         raise ConfigError(f"board {spec.name}: unknown backend {spec.backend!r}")
     if safety is not None:
         target.allow(safety)
     return target
+
+
+def _open_real(spec: BoardSpec, owner: str | None, pool: Sequence[BoardSpec]) -> Target:
+    from stm32_hil.hw import open_pyocd_target
+
+    if not pool:
+        return open_pyocd_target(spec, owner=owner)
+    from stm32_hil.hw.locks import BoardPool
+
+    members = {str(m.probe): m for m in pool}
+    held = BoardPool(spec.pool or spec.name, list(members), owner=owner).acquire()
+    try:
+        return open_pyocd_target(members[held.key], lock=held, owner=owner)
+    except BaseException:
+        held.release()
+        raise
