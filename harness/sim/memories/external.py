@@ -351,7 +351,7 @@ class ExternalFlash:
             block.name, block.base, [chip], window_base(board.part, block.name), clock
         )
         if any(b.kind == "octospim" for b in board.part.blocks):
-            self.octospi.route = router(board, block.name, spec.bank)
+            self.octospi.route = router(board, block.name)
         # Behind an I/O manager the pins belong to OCTOSPIM ports P1/P2 (OCTOSPI1 on port 1,
         # OCTOSPI2 on port 2, the manager's reset mapping); otherwise to the block itself.
         manager = next((b for b in board.part.blocks if b.name.startswith("OCTOSPIM")), None)

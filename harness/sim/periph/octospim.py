@@ -92,10 +92,12 @@ def octospim(ctx: BlockContext) -> Octospim:
     return Octospim(ctx.name, ctx.base, ctx.size, max(ports, 1))
 
 
-def router(board: Any, instance_name: str, port: int) -> Callable[[int], str | None]:
+def router(board: Any, instance_name: str, port: int | None = None) -> Callable[[int], str | None]:
     """For an OCTOSPI on a part with an I/O manager: why a command of `lines` lines does not
-    reach the chip on `port` (None: it does). An untouched manager has its reset mapping."""
+    reach the chip on `port` (None: it does). The chip of `OCTOSPIn` sits on port n, the port
+    that instance drives out of reset; an untouched manager has its reset mapping."""
     instance = int(instance_name[-1]) if instance_name[-1].isdigit() else 1
+    port = instance if port is None else port
     default = Octospim("OCTOSPIM", 0, 0x400)
 
     def check(lines: int) -> str | None:

@@ -463,6 +463,10 @@ class Transaction:
         self._bits &= (1 << self._nbits) - 1
         return out
 
+    def _pairs(self) -> bool:
+        oc = self.chip.spec.octal_mode
+        return self.chip.dtr and oc is not None and oc.dtr_pairs
+
     def _register_at(self) -> str | None:
         return self.chip.spec.addressed_registers.get(self.address or 0)
 
@@ -482,7 +486,7 @@ class Transaction:
                 name = self._register_at()
                 regs = (name,) if name else ()
             values = [chip.register(r) for r in regs] or [0xFF]
-            if chip.dtr:  # DTR OPI: each register byte comes twice (one clock, both edges)
+            if self._pairs():  # each register byte comes twice (one clock, both edges)
                 values = [v for v in values for _ in (0, 1)]
             base = self._pos - (self.address or 0) if self.address is not None else self._pos
             source = bytes(values[min(i, len(values) - 1)] for i in range(base, base + n))
@@ -490,6 +494,8 @@ class Transaction:
             return source
         if cmd.kind is Kind.READ_ID:
             source = chip.spec.jedec_id + b"\x00" * 17
+            if self._pairs():
+                source = bytes(b for b in chip.spec.jedec_id for _ in (0, 1)) + b"\x00" * 14
         elif cmd.kind is Kind.READ_SFDP:
             image = chip.spec.sfdp
             start = self._pos

@@ -69,6 +69,7 @@ class Octal:
     reg_dummy: int = 4  # dummy cycles of register reads in octal mode
     str_values: tuple[int, ...] = ()  # micron_vcr: IOMODE values selecting octal STR
     dtr_values: tuple[int, ...] = ()  # ... and octal DTR
+    dtr_pairs: bool = False  # DTR: each register and ID byte comes out twice (Macronix)
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,7 @@ def _spec(name: str, d: dict[str, Any]) -> ChipSpec:
             reg_dummy=int(oc.get("reg_dummy", 4)),
             str_values=tuple(int(v) for v in oc.get("str", ())),
             dtr_values=tuple(int(v) for v in oc.get("dtr", ())),
+            dtr_pairs=bool(oc.get("dtr_pairs", False)),
         )
     dpd = d.get("deep_power_down")
     at_regs = d.get("addressed_registers", {})
