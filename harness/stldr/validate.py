@@ -25,6 +25,7 @@ from stm32_hil.stldr.checks import MAX_PAGE, MIN_PAGE, check_fits
 from stm32_hil.stldr.controller import ControllerState, read_state
 from stm32_hil.stldr.elf import Stldr
 from stm32_hil.stldr.errors import Finding
+from stm32_hil.stldr.flm import Flm
 from stm32_hil.stldr.runner import LoaderCallError, LoaderRunner
 from stm32_hil.stldr.timing import board_datasheet, judge
 from stm32_hil.target.base import Target
@@ -164,6 +165,7 @@ class Validator:
     buffers: tuple[int, ...] = ()  # extra RAM buffer sizes for the whole-device read
     wall_limit: float | None = CALL_WALL_LIMIT  # per loader call, simulator only
     results: list[CheckResult] = field(default_factory=list)
+    checks = CHECKS  # in the order they run; a validator for another loader kind adds its own
 
     def __post_init__(self) -> None:
         info = self.stldr.storage_info
@@ -181,7 +183,7 @@ class Validator:
     # -- driver ----------------------------------------------------------------------------------
     def run(self, only: tuple[str, ...] | None = None) -> list[CheckResult]:
         blocked = ""
-        for check in CHECKS:
+        for check in self.checks:
             if only is not None and check not in only and check not in ALWAYS:
                 continue
             if blocked and check != "metadata":
@@ -979,7 +981,12 @@ def validate(
     wall_limit: float | None = CALL_WALL_LIMIT,
 ) -> list[CheckResult]:
     """Run the checks (all, or `only`) of `stldr` on `target`; never raises for a finding."""
-    return Validator(
+    cls = Validator
+    if isinstance(stldr, Flm):  # a Keil .FLM: its own calling convention and checks
+        from stm32_hil.stldr.flm_validate import FlmValidator
+
+        cls = FlmValidator
+    return cls(
         target,
         stldr,
         reinit=reinit,
