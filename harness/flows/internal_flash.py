@@ -1,6 +1,7 @@
 """Program, erase and read the part's own flash through FLASH registers, on any Target.
 
-These are the register sequences of the reference manuals (RM0444 for G0, RM0433 for H7) done
+These are the register sequences of the reference manuals (RM0444 for G0, RM0433 for H7,
+RM0090/RM0410 for the sector-erase controllers of F2/F4/F7) done
 through debug-port memory writes, exactly as a debugger's flash algorithm-less programming would
 do them, so the same code exercises the simulator's controller model and a real part.
 """
@@ -145,7 +146,17 @@ def internal_flash(target: Target) -> InternalFlash:
         from stm32_hil.flows.program_h7 import H7InternalFlash
 
         return H7InternalFlash(target)
+    from stm32_hil.parts.sectors import sector_controller
+
+    regs = sector_controller(target.part)
+    if regs is not None:  # F2/F4/F7: recognised by their FLASH register layout
+        from stm32_hil.flows.program_sector import SectorInternalFlash
+
+        return SectorInternalFlash(target, regs)
+    block = next((b for b in target.part.blocks if b.name == "FLASH"), None)
+    layout = block.layout_key if block is not None else None
     raise ConfigError(
-        f"{target.part.name}: no flash programming flow for controller family {kind!r}",
-        hint="supported families: g0, h7",
+        f"{target.part.name}: no flash programming flow for its FLASH block "
+        f"({layout or 'no layout'})",
+        hint="supported: G0 and H7 controllers, and sector-erase controllers (F2, F4, F7)",
     )

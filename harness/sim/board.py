@@ -40,7 +40,7 @@ DEBUG_ACCESS_US = 1.0  # virtual time one debug-port transaction takes
 CONTROLLERS = {
     "g0": "stm32_hil.sim.periph.flash_g0:G0FlashController",
     "h7": "stm32_hil.sim.periph.flash_h7:H7FlashController",
-    "basic": "stm32_hil.sim.periph.flash_basic:BasicFlashController",
+    "basic": "stm32_hil.sim.periph.flash_sector:sector_or_basic",  # F2/F4/F7 by FLASH layout
 }
 
 

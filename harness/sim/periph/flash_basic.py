@@ -1,6 +1,8 @@
-"""Internal flash of parts whose flash controller is not modelled at register level (F4, F7).
+"""Internal flash of parts whose flash controller is not modelled at register level.
 
-These parts are simulated to run external loaders, which never program internal flash. The
+Sector-erase controllers (F2, F4, F7) have a model (`flash_sector`); every other part without
+a catalogue controller gets this one. It is simulated to run external loaders, which never
+program internal flash. The
 cells read as erased; the controller's registers read back what is written (so the wait-state
 setting firmware writes to FLASH_ACR and reads back is accepted). Shortcut: no programming,
 erase, option bytes or readout protection; a CPU write to the cells is a bus fault.
