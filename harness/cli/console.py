@@ -1,4 +1,8 @@
-"""One rich Console for every command: full-width tables even when output is piped or logged."""
+"""Rich consoles for every command: terminal-width tables on a terminal, 100 columns when piped.
+
+Progress bars belong on stderr and only on a terminal: piped or logged output keeps the
+tables and the verdicts, never a bar's last frame.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,19 @@ import sys
 
 from rich.console import Console
 
+PIPED_WIDTH = 100  # what a CI log, a pager or `| tee` shows without wrapping
+
 
 def make_console(stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr, width=None if stream.isatty() else 160)
+    return Console(stderr=stderr, width=None if stream.isatty() else PIPED_WIDTH)
+
+
+def progress_console() -> Console:
+    """The console progress bars draw on: stderr, so stdout stays machine-readable."""
+    return make_console(stderr=True)
+
+
+def progress_disabled(console: Console) -> bool:
+    """Progress bars only on an interactive terminal (rich prints a last frame otherwise)."""
+    return not console.is_terminal

@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "boards": ("stm32_hil.cli.boards", "boards"),
     "parts": ("stm32_hil.cli.parts", "parts"),
     "run": ("stm32_hil.cli.run", "run"),
+    "report": ("stm32_hil.cli.report", "report"),
     "an3155": ("stm32_hil.cli.an3155", "an3155"),
     "sim": ("stm32_hil.cli.sim", "sim"),
     "loader": ("stm32_hil.cli.loader", "loader"),
