@@ -212,3 +212,43 @@ def test_two_xdist_workers_share_pyocd_boards(
     assert {w for w, _ in used} == {"gw0", "gw1"}  # both workers ran tests on the board(s)
     assert {b for _, b in used} == boards
     assert "BoardBusyError" not in r.stdout
+
+
+@pytest.mark.parametrize("workers", ["0", "2"], ids=["no-xdist", "xdist"])
+def test_waiting_test_announces_the_holder_on_the_terminal(tmp_path: Path, workers: str) -> None:
+    """The wait line goes to the session's stderr (the terminal) even though the test's own
+    output is captured, under xdist too."""
+    (tmp_path / "boards.toml").write_text(ONE_BOARD_INVENTORY)
+    (tmp_path / "test_bench.py").write_text(
+        "def test_one(target):\n    assert target.identity().pid == target.part.pid\n"
+    )
+    locks_dir = tmp_path / "locks"
+    held = BoardLock("sim:g0-a", directory=locks_dir, owner="outer-holder").acquire()
+
+    def release_once_waited() -> None:
+        _wait_for(lambda: _queued(locks_dir, "sim_g0-a"), "the test queued", limit_s=120)
+        time.sleep(2.5)  # past NOTICE_AFTER_S: the waiter has announced itself
+        held.release()
+
+    release = threading.Thread(target=release_once_waited, daemon=True)
+    release.start()
+    try:
+        r = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-n", workers,
+             "--backend", "pyocd", "--inventory", str(tmp_path / "boards.toml"),
+             "test_bench.py"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=300,
+            env={**os.environ, "HIL_INVENTORY": str(tmp_path / "boards.toml"),
+                 "HIL_LOCK_DIR": str(tmp_path / "locks")},
+        )  # fmt: skip
+    finally:
+        release.join(130)
+        held.release()
+    assert "1 passed" in r.stdout, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "[stm32-hil] test_bench.py::test_one[bench-a]: waiting 2 s for board 'sim:g0-a'" in (
+        r.stderr
+    ), r.stderr[-3000:]
+    assert f"sim:g0-a held by outer-holder (pid {os.getpid()} on {socket.gethostname()}" in (
+        r.stderr
+    )
+    assert "got sim:g0-a after waiting" in r.stderr
