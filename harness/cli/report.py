@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import click
+
+from stm32_hil.report.allure_env import write_allure3_config
 
 ALLURE_NPM_VERSION = "3.18.0"  # the version ci/package.json pins
 GENERATE_TIMEOUT_S = 600
@@ -65,21 +68,25 @@ def generate(results: Path, output: Path, cwd: Path) -> Path:
         raise click.ClickException(
             f"{results} holds no Allure results: run `hil run` (or pytest --alluredir) first"
         )
-    cmd = [*find_allure(cwd), "generate", str(results), "--output", str(output)]
-    try:
-        done = subprocess.run(
-            cmd,
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=GENERATE_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise click.ClickException(
-            f"allure generate did not finish within {GENERATE_TIMEOUT_S} s"
-        ) from None
+    allure = find_allure(cwd)
+    with tempfile.TemporaryDirectory(prefix="hil-report-") as tmp:
+        # Allure 3 takes categories from its configuration, not from categories.json.
+        config = write_allure3_config(Path(tmp) / "allurerc.json")
+        cmd = [*allure, "generate", str(results), "--output", str(output), "--config", str(config)]
+        try:
+            done = subprocess.run(
+                cmd,
+                cwd=cwd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=GENERATE_TIMEOUT_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise click.ClickException(
+                f"allure generate did not finish within {GENERATE_TIMEOUT_S} s"
+            ) from None
     index = output / "index.html"
     if done.returncode != 0 or not index.is_file():
         tail = "\n".join(done.stdout.splitlines()[-15:])

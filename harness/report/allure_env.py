@@ -11,45 +11,86 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 SIMULATOR_GAP = "simulator gap"
 
-# Exceptions and messages that come from the test bench, not from the part under test.
+# Patterns searched in a result's message (and trace): plain regular expressions that mean the
+# same in Python, Java (Allure 2) and JavaScript (Allure 3), so no inline flags.
+GAP_PATTERN = "[Ss]imulator gap"
 INFRASTRUCTURE_PATTERN = (
-    r"(?s).*(cannot open board|BoardBusyError|board .* is busy|ProbeError|TransferError|"
-    r"SerialException|could not open port|ConnectionRefusedError|ConnectionResetError|"
-    r"BrokenPipeError|no probe|InventoryError|UsageError).*"
+    "cannot open board|BoardBusyError|is busy|ProbeError|TransferError|SerialException|"
+    "could not open port|ConnectionRefusedError|ConnectionResetError|BrokenPipeError|"
+    "No connected debug probes|InventoryError"
+)
+BAD = ["failed", "broken"]
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    description: str
+    pattern: str | None  # searched in message or trace; None: every remaining failure
+
+
+# The first category that matches wins (Allure 2 and 3 alike), so the order matters: a
+# simulator gap wins over everything, infrastructure over the remaining failures.
+CATEGORIES = (
+    Category(
+        "Simulator gaps",
+        "the simulator does not model what the code used; silicon may differ",
+        GAP_PATTERN,
+    ),
+    Category(
+        "Infrastructure errors",
+        "the bench failed (board busy or unreachable, probe, serial link)",
+        INFRASTRUCTURE_PATTERN,
+    ),
+    Category(
+        "Product defects", "a check on the part, its flash, bootloader or loader failed", None
+    ),
 )
 
-# Allure applies the first category whose statuses and pattern match, so the order matters:
-# a simulator gap wins over everything, infrastructure over the remaining failures.
-CATEGORIES: list[dict[str, object]] = [
-    {
-        "name": "Simulator gaps",
-        "description": "the simulator does not model what the code used; silicon may differ",
-        "matchedStatuses": ["failed", "broken"],
-        "messageRegex": rf"(?is).*{SIMULATOR_GAP}.*",
-    },
-    {
-        "name": "Infrastructure errors",
-        "description": "the bench failed (board busy or unreachable, probe, serial link)",
-        "matchedStatuses": ["broken", "failed"],
-        "messageRegex": INFRASTRUCTURE_PATTERN,
-    },
-    {
-        "name": "Infrastructure errors",
-        "matchedStatuses": ["broken", "failed"],
-        "traceRegex": INFRASTRUCTURE_PATTERN,
-    },
-    {
-        "name": "Product defects",
-        "description": "a check on the part, its flash, bootloader or loader failed",
-        "matchedStatuses": ["failed", "broken"],
-    },
-]
+
+def classify(message: str, trace: str = "") -> str:
+    """The category a failed or broken result falls in (what both Allure versions compute)."""
+    for cat in CATEGORIES:
+        if cat.pattern is None or re.search(cat.pattern, message) or re.search(cat.pattern, trace):
+            return cat.name
+    raise AssertionError("the last category matches everything")
+
+
+def allure2_categories() -> list[dict[str, object]]:
+    """categories.json of the results directory (Allure 2: Java full-match regexes)."""
+    out: list[dict[str, object]] = []
+    for cat in CATEGORIES:
+        base: dict[str, object] = {"name": cat.name, "matchedStatuses": BAD}
+        if cat.pattern is None:
+            out.append(base)
+            continue
+        full = f"(?s).*(?:{cat.pattern}).*"
+        out.append({**base, "messageRegex": full})
+        out.append({**base, "traceRegex": full})
+    return out
+
+
+def allure3_config() -> dict[str, object]:
+    """The Allure 3 configuration `hil report` passes (categories live in the config there)."""
+    rules = []
+    for cat in CATEGORIES:
+        if cat.pattern is None:
+            matchers: list[dict[str, object]] = [{"statuses": BAD}]
+        else:
+            matchers = [
+                {"statuses": BAD, "message": cat.pattern},
+                {"statuses": BAD, "trace": cat.pattern},
+            ]
+        rules.append({"name": cat.name, "matchers": matchers})
+    return {"name": "stm32-hil", "categories": {"rules": rules}}
 
 
 def _version(dist: str) -> str:
@@ -90,8 +131,15 @@ def write_environment(results_dir: str | Path, values: Mapping[str, str]) -> Pat
 def write_categories(results_dir: str | Path) -> Path:
     path = Path(results_dir) / "categories.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(CATEGORIES, indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(allure2_categories(), indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def write_allure3_config(path: str | Path) -> Path:
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(allure3_config(), indent=2) + "\n", encoding="utf-8")
+    return out
 
 
 def write_run_context(results_dir: str | Path, boards: Iterable[str], backend: str) -> None:
