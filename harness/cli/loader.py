@@ -125,6 +125,11 @@ def info(paths: tuple[str, ...]) -> None:
     metavar="CHECK,...",
     help="run only these checks (comma-separated; ram_fit always runs): " + ", ".join(CHECKS),
 )
+@click.option(
+    "--allow-destructive",
+    is_flag=True,
+    help="allow the loader to erase and program the external flash of a REAL board",
+)
 def validate(
     paths: tuple[str, ...],
     board_name: str,
@@ -135,6 +140,7 @@ def validate(
     buffers: tuple[str, ...],
     wall_limit: float,
     only: str | None,
+    allow_destructive: bool,
 ) -> None:
     """Validate each loader PATH on BOARD: exit 0 all passed, 1 a check failed, 2 no verdict."""
     from stm32_hil.cli.loader_validate import run_validate
@@ -173,5 +179,6 @@ def validate(
             checks,
             buffers=tuple(sizes),
             wall_limit=wall_limit,
+            allow_destructive=allow_destructive,
         )
     )

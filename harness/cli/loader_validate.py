@@ -19,6 +19,7 @@ from stm32_hil.inventory import Inventory
 from stm32_hil.stldr import load
 from stm32_hil.stldr.validate import CALL_WALL_LIMIT, CheckResult, validate
 from stm32_hil.target.factory import open_target
+from stm32_hil.target.safety import Safety
 
 MARK = {True: "[green]pass[/green]", False: "[red]FAIL[/red]", None: "[dim]not run[/dim]"}
 
@@ -62,6 +63,7 @@ def run_validate(
     *,
     buffers: tuple[int, ...] = (),
     wall_limit: float | None = CALL_WALL_LIMIT,
+    allow_destructive: bool = False,
 ) -> int:
     console = make_console()
     err = make_console(stderr=True)
@@ -80,7 +82,7 @@ def run_validate(
             status = 2
             continue
         try:
-            target = open_target(spec)
+            target = open_target(spec, safety=Safety(destructive=allow_destructive))
         except HarnessError as exc:
             err.print(f"[red]error:[/red] cannot open board {board_name}: {exc}")
             return 2

@@ -43,6 +43,11 @@ WATCH_HITS = 16  # executed blocks remembered in the link range of a shifted ima
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 
 
+# Loader entry points that erase or program the external flash: refused on a real board
+# without the operator's opt-in (see stm32_hil.target.safety).
+CHANGES_FLASH = frozenset({"Write", "SectorErase", "MassErase"})
+
+
 @dataclass(frozen=True)
 class Budgets:
     """Seconds per call (pyOCD's flash-algorithm budgets); virtual seconds on the simulator."""
@@ -261,6 +266,8 @@ class LoaderRunner:
                 hint="this operation cannot be done with this loader",
             )
         tgt = self.target
+        if name in CHANGES_FLASH:
+            tgt.require_destructive(f"external flash {name} through loader {self.stldr.path}")
         tgt.halt()
         regs = {f"r{i}": 0 for i in range(13)}
         for i, value in enumerate(args[:4]):

@@ -18,6 +18,7 @@ from stm32_hil.parts import get_part
 from stm32_hil.stldr import check_fits, load
 from stm32_hil.stldr.validate import CHECKS, validate
 from stm32_hil.target.factory import open_target
+from stm32_hil.target.safety import Safety
 from stm32_hil_pytest.plugin import prepare_board
 
 LOADERS = Path(__file__).resolve().parents[2] / "loaders" / "good"
@@ -83,7 +84,7 @@ def test_loader_check(
     except HarnessError as exc:
         pytest.fail(f"no verdict possible: {exc}", pytrace=False)
     prepare_board(request, spec)
-    target = open_target(spec)
+    target = open_target(spec, safety=Safety.for_test(request.config, request.node))
     try:
         only = ("init", check) if check not in ("metadata", "init", "timing") else (check,)
         results = {r.check: r for r in validate(target, stldr, only=only)}

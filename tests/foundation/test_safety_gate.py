@@ -203,3 +203,33 @@ def test_pytest_needs_the_option_and_the_marker(
             assert f"{state} test_user.py::{name}[bench-g071]" in r.stdout, r.stdout[-3000:]
     if outcome["test_unmarked"] == "FAILED":
         assert "SafetyError" in r.stdout and "--allow-destructive" in r.stdout
+
+
+def test_external_loader_writes_need_the_opt_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stm32_hil.stldr import load
+    from stm32_hil.stldr.runner import LoaderRunner
+
+    loader = Path(__file__).resolve().parents[2] / "loaders" / "good" / "h743_w25q128.stldr"
+    monkeypatch.setenv("HIL_LOCK_DIR", str(tmp_path / "locks"))
+    registry.unregister("nucleo-h743zi")
+    board = registry.board_for(Inventory.load().get("nucleo-h743zi"))
+    spec = BoardSpec(
+        name="bench-h743", part=board.part.name, backend="pyocd", probe="sim:nucleo-h743zi",
+        target_type="stm32h743xx", pins=PinSpec(nrst="probe"),
+    )  # fmt: skip
+    try:
+        with PyOCDTarget(spec) as t:
+            runner = LoaderRunner(t, load(loader))
+            with pytest.raises(SafetyError, match="external flash SectorErase") as err:
+                runner.sector_erase(0x90000000, 0x90000000)
+            assert "--allow-destructive" in str(err.value)
+            with pytest.raises(SafetyError, match="external flash Write"):
+                runner.write(0x90000011, b"external loader")
+            assert board.external.read(0x11, 15) == b"\xff" * 15
+            t.allow(Safety(destructive=True))
+            runner.write(0x90000011, b"external loader")
+        assert board.external.read(0x11, 15) == b"external loader"
+    finally:
+        registry.unregister("nucleo-h743zi")
