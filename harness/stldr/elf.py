@@ -241,13 +241,11 @@ def _parse(data: bytes, where: str) -> Stldr:
     symbols = _symbols(elf)
     missing = [s for s in REQUIRED_SYMBOLS if s not in symbols]
     if missing and "FlashDevice" in symbols:
-        # Keil/CMSIS-Pack flash algorithm: position-independent code with a FlashDevice table
-        # and Init/EraseSector/ProgramPage returning 0 on success, not an ST external loader.
-        raise MissingSymbolError(
-            f"{where}: a Keil .FLM flash algorithm (FlashDevice table), not an STM32 external "
-            "loader (.stldr): FLM validation is not supported yet",
-            hint="validate the .stldr build of the same loader, or run the FLM through pyOCD",
-        )
+        # Keil/CMSIS-Pack flash algorithm (.FLM): position-independent code with a FlashDevice
+        # table instead of StorageInfo; stm32_hil.stldr.flm maps it onto the same loader object.
+        from stm32_hil.stldr.flm import parse as parse_flm
+
+        return parse_flm(data, where)
     if missing:
         raise MissingSymbolError(
             f"{where}: required symbol(s) {', '.join(missing)} not found",

@@ -17,6 +17,7 @@ import enum
 from dataclasses import dataclass, field
 
 from stm32_hil.errors import LoaderError
+from stm32_hil.report.hexdiff import first_difference
 from stm32_hil.stldr.checks import check_fits
 from stm32_hil.stldr.errors import LayoutError
 from stm32_hil.stldr.flm import (
@@ -29,6 +30,7 @@ from stm32_hil.stldr.flm import (
 from stm32_hil.stldr.runner import (
     ERASE_MARGIN,
     CallResult,
+    HostReadError,
     LoaderCallError,
     LoaderRunner,
     Progress,
@@ -36,6 +38,7 @@ from stm32_hil.stldr.runner import (
 
 MAX_PAGE_BUFFER = 1024 * 1024  # a ProgramPage buffer larger than this is a damaged szPage
 HOST_READ_CHUNK = 1024 * 1024  # debug-port reads of the window, per progress step
+VERIFY_BLOCK = 0x10000  # bytes per Verify call when comparing through the algorithm
 
 
 class Operation(enum.IntEnum):
@@ -56,6 +59,9 @@ class FlmRunner(LoaderRunner):
     buffers: tuple[int, ...] = field(init=False, default=())
     operation: Operation | None = field(init=False, default=None)
     last_verify: int = field(init=False, default=0)  # Verify's raw R0 of the last block
+    window_error: str = field(init=False, default="")  # why the window could not be read
+    verify_buffer: int = field(init=False, default=0)
+    verify_size: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         flm = self.flm
@@ -85,6 +91,13 @@ class FlmRunner(LoaderRunner):
         else:
             self.stack_top, self.buffers = buf2, (buf1, buf2)
         self.buffer, self.buffer_size = buf1, page
+        # Verify takes any size: blocks go through the RAM left below the stack, as a
+        # programmer's verify buffer, else through the page buffer.
+        room = (self.stack_top - self.stack_size - base) & ~0xFF
+        if room >= page:
+            self.verify_buffer, self.verify_size = base, min(room, VERIFY_BLOCK)
+        else:
+            self.verify_buffer, self.verify_size = buf1, page
 
     @property
     def flm(self) -> Flm:
@@ -244,27 +257,57 @@ class FlmRunner(LoaderRunner):
         The .stldr meaning of R0, so the checks read one convention; `last_verify` keeps the
         algorithm's own answer (adr + sz on a match).
         """
+        self._begin(Operation.VERIFY)
+        try:
+            bad = self._verify_blocks(address, data, None)
+        finally:
+            if self.operation is not None:
+                self._end()
+        return (0, 0) if bad is None else (bad, 0)
+
+    def _verify_blocks(self, address: int, data: bytes, progress: Progress | None) -> int | None:
         if "Verify" not in self.flm.algo_functions:
             raise LoaderError(
                 f"{self.stldr.path}: the algorithm exports no Verify",
                 hint="a programmer compares by reading the window back",
             )
-        self._begin(Operation.VERIFY)
         done = 0
+        while done < len(data):
+            n = min(self.verify_size, len(data) - done)
+            at = address + done
+            self.target.write_memory(self.verify_buffer, data[done : done + n])
+            result = self.call("Verify", at, n, self.verify_buffer, budget=self.budgets.other)
+            self.last_verify = result.r0
+            if result.r0 != (at + n) & 0xFFFFFFFF:
+                return result.r0
+            done += n
+            if progress:
+                progress(done, len(data))
+        return None
+
+    def compare(
+        self, address: int, want: bytes, progress: Progress | None = None
+    ) -> tuple[int | None, str]:
+        """(first differing address or None, how it was read) for the device against `want`.
+
+        Through the memory-mapped window when the algorithm leaves it mapped, else through
+        Verify, the way Keil MDK verifies with an algorithm that maps nothing.
+        """
         try:
-            while done < len(data):
-                n = min(self.page, len(data) - done)
-                at = address + done
-                self.target.write_memory(self.buffer, data[done : done + n])
-                result = self.call("Verify", at, n, self.buffer, budget=self.budgets.other)
-                self.last_verify = result.r0
-                if result.r0 != at + n:
-                    return result.r0, 0
-                done += n
-        finally:
-            if self.operation is not None:
-                self._end()
-        return 0, 0
+            got = self.read(address, len(want), progress)
+        except HostReadError as exc:
+            if "Verify" not in self.flm.algo_functions:
+                raise
+            self.window_error = exc.message
+            self._begin(Operation.VERIFY)
+            try:
+                bad = self._verify_blocks(address, want, progress)
+            finally:
+                if self.operation is not None:
+                    self._end()
+            return bad, "Verify (the algorithm leaves no memory-mapped window)"
+        i = first_difference(want, got)
+        return (None if i is None else address + i), "the memory-mapped window"
 
     def blank_check(self, address: int, size: int) -> int:
         """BlankCheck(adr, sz, valEmpty): 0 when blank, else not blank."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from stm32_hil.errors import HarnessError, LoaderError
 from stm32_hil.report.hexdiff import first_difference
@@ -165,7 +165,8 @@ class Validator:
     buffers: tuple[int, ...] = ()  # extra RAM buffer sizes for the whole-device read
     wall_limit: float | None = CALL_WALL_LIMIT  # per loader call, simulator only
     results: list[CheckResult] = field(default_factory=list)
-    checks = CHECKS  # in the order they run; a validator for another loader kind adds its own
+    # In the order they run; a validator for another kind of loader adds its own.
+    checks: ClassVar[tuple[str, ...]] = CHECKS
 
     def __post_init__(self) -> None:
         info = self.stldr.storage_info
