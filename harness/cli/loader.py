@@ -7,8 +7,11 @@ from rich.console import Console
 from rich.table import Table
 
 from stm32_hil.cli.console import make_console
+from stm32_hil.cli.loader_flm import render_flm
 from stm32_hil.errors import HarnessError
 from stm32_hil.stldr import FUNCTION_NAMES, Stldr, load
+from stm32_hil.stldr.flm import Flm
+from stm32_hil.stldr.flm_validate import FLM_ONLY
 from stm32_hil.stldr.validate import CALL_WALL_LIMIT, CHECKS
 
 
@@ -76,7 +79,11 @@ def info(paths: tuple[str, ...]) -> None:
     failed = 0
     for path in paths:
         try:
-            _render(console, load(path))
+            ld = load(path)
+            if isinstance(ld, Flm):
+                render_flm(console, ld)
+            else:
+                _render(console, ld)
         except HarnessError as exc:
             failed += 1
             click.secho(f"error: {exc}", fg="red", err=True)
@@ -123,7 +130,10 @@ def info(paths: tuple[str, ...]) -> None:
     "--only",
     default=None,
     metavar="CHECK,...",
-    help="run only these checks (comma-separated; ram_fit always runs): " + ", ".join(CHECKS),
+    help="run only these checks (comma-separated; ram_fit always runs): "
+    + ", ".join(CHECKS)
+    + "; for a Keil .FLM also "
+    + ", ".join(FLM_ONLY),
 )
 @click.option(
     "--allow-destructive",
@@ -148,7 +158,7 @@ def validate(
     checks = None
     if only is not None:
         checks = tuple(c.strip() for c in only.split(",") if c.strip())
-        unknown = [c for c in checks if c not in CHECKS]
+        unknown = [c for c in checks if c not in CHECKS + FLM_ONLY]
         if unknown or not checks:
             raise click.BadParameter(
                 f"unknown check(s) {', '.join(unknown) or '(none given)'}; "

@@ -31,7 +31,7 @@ def _table(path: str, results: list[CheckResult]) -> Table:
     table.add_column("detail", overflow="fold")
     table.add_column("unmodelled blocks used", overflow="fold")
     for res in results:
-        verdict = MARK[res.passed]
+        verdict = "[dim]n/a[/dim]" if res.verdict == "not applicable" else MARK[res.passed]
         if res.verdict == "internal error":
             verdict = "[red]no verdict[/red]"
         elif res.passed is False and res.verdict != "finding":
@@ -130,9 +130,11 @@ def run_validate(
         console.print(_table(path, results))
         failed = [r for r in results if r.passed is False]
         passed = sum(1 for r in results if r.passed)
+        na = sum(1 for r in results if r.verdict == "not applicable")
         console.print(
             f"{path}: {passed} passed, {len(failed)} failed, "
-            f"{sum(1 for r in results if r.passed is None)} not run"
+            f"{sum(1 for r in results if r.passed is None) - na} not run"
+            + (f", {na} not applicable" if na else "")
         )
         gap = _gap_line(results)
         if gap:
