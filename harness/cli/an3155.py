@@ -13,7 +13,7 @@ from rich.table import Table
 
 from stm32_hil.an3155 import Bootloader, read_image, verify_image, write_image
 from stm32_hil.an3155.framing import Command
-from stm32_hil.cli.console import make_console
+from stm32_hil.cli.console import make_console, progress_console, progress_disabled
 from stm32_hil.errors import ConfigError, SafetyError
 
 console = make_console()
@@ -42,13 +42,16 @@ def _session(port: str, baud: int) -> Iterator[Bootloader]:
 
 @contextmanager
 def _bar(label: str, total: int) -> Iterator[Callable[[int, int], None]]:
+    """A transfer bar on stderr, drawn only on a terminal (piped stdout stays clean)."""
+    bars = progress_console()
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
-        console=console,
+        console=bars,
         transient=False,
+        disable=progress_disabled(bars),
     ) as progress:
         task = progress.add_task(label, total=total)
         yield lambda done, _total: progress.update(task, completed=done)
