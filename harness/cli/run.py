@@ -56,15 +56,17 @@ def suites_dir() -> Path:
 
 
 def suite_of(nodeid: str) -> str:
-    """Summary row name: the suite folder for the product's suites, else the test file."""
+    """Summary row name: the test file, relative to the suites package for the product's.
+
+    The same suite file gets the same name whether the suites run from site-packages, from the
+    editable link tree or from the repository's `suites/` folder.
+    """
     path = nodeid.split("::", 1)[0]
     parts = Path(path).parts
     if SUITES_PACKAGE in parts:
-        i = parts.index(SUITES_PACKAGE)
-        if i + 1 < len(parts) - 1:
-            return parts[i + 1]
-    if len(parts) > 2 and parts[0] == "suites":
-        return parts[1]
+        return "/".join(parts[parts.index(SUITES_PACKAGE) + 1 :])
+    if len(parts) > 1 and parts[0] == "suites":
+        return "/".join(parts[1:])
     return path
 
 
