@@ -397,7 +397,10 @@ class ExternalFlash:
         self._spi_nor = SpiNor(self.spi)
 
     def gpio_built(self, gpio: Any) -> None:
-        """A GPIO port was built: a chip on pins listens to it."""
+        """A GPIO port was built: the wiring follows its configuration, a chip on pins its
+        levels."""
+        if self.wiring is not None:
+            self.wiring.watch(gpio)
         if self.spi is not None:
             self.spi.gpio_built(gpio)
 

@@ -15,12 +15,13 @@ simulator wires (SPI, QUADSPI, OCTOSPI):
 - Without `pins` the board is wired as the loader configures: whatever pin the firmware muxes
   a signal onto is taken as wired, and `report()` lists the pins it used.
 
-Models ask `routes()` (cached until a GPIO port's MODER/AFR changes) and `problems(signals)`;
+Models ask `routes()` (kept until a GPIO port's MODER/AFR changes) and `problems(signals)`;
 the board's `wiring_report()` gives the validator the words for its verdict.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -41,6 +42,7 @@ OCTAL_SIGNALS = ("CLK", "NCS", "DQS", *(f"IO{i}" for i in range(8)))
 GPIO_ONLY = "GPIO"  # bus name of a bit-banged memory: every line is a GPIO pin
 
 
+@functools.lru_cache(maxsize=512)
 def parse_pin(name: str) -> tuple[str, int]:
     """("GPIOB", 2) for "PB2" (data names such as "PC14-OSC32_IN" keep their pin part)."""
     m = _PIN.match(name.strip().upper())
@@ -124,35 +126,42 @@ class Wiring:
             )
         for pin in self.declared.values():
             parse_pin(pin)
-        self._key: tuple[int, ...] | None = None
+        self._ports = self._port_names()
+        self._gpio: dict[str, Gpio] = {}  # ports built so far
+        self._valid = False  # routes up to date with every port's MODER/AFR
         self._routes: dict[str, Route] = {}
         self.seen: dict[str, str] = {}  # signal -> pin, every pin the loader used a signal on
         self.mismatches: dict[str, str] = {}  # signal -> why it does not reach the memory
 
     # -- GPIO access ---------------------------------------------------------------------------
     def port(self, name: str) -> Gpio | None:
+        gpio = self._gpio.get(name)
+        if gpio is not None:
+            return gpio
         bus = self.board.bus
         if not bus.has(name):
             return None
         dev = bus.device(name)
-        return dev if isinstance(dev, Gpio) else None
+        if not isinstance(dev, Gpio):
+            return None
+        self._gpio[name] = dev
+        return dev
 
-    def _ports(self) -> list[str]:
+    def _port_names(self) -> list[str]:
         names = {parse_pin(p)[0] for p in self.declared.values()}
         for rows in self.functions.values():
             names |= {parse_pin(pin)[0] for pin, _af, _block in rows}
         return sorted(names)
 
-    def _state_key(self) -> tuple[int, ...]:
-        key: list[int] = []
-        for name in self._ports():
-            gpio = self.port(name)
-            if gpio is None:
-                key += [-1, -1, -1]
-            else:
-                regs = gpio.regs
-                key += [regs.get(0x00, 0), regs.get(0x20, 0), regs.get(0x24, 0)]
-        return tuple(key)
+    def watch(self, gpio: Gpio) -> None:
+        """A port was built: routes follow its MODER/AFR writes from now on."""
+        if gpio.name in self._ports:
+            self._gpio[gpio.name] = gpio
+            gpio.config_listeners.append(self.invalidate)
+            self._valid = False
+
+    def invalidate(self) -> None:
+        self._valid = False
 
     def pin_mode(self, pin: str) -> tuple[int, int]:
         """(MODER mode, AF number) of a pin; (-1, 0) when its port does not exist."""
@@ -165,9 +174,8 @@ class Wiring:
     # -- routing ---------------------------------------------------------------------------------
     def routes(self) -> dict[str, Route]:
         """Signal -> route, recomputed only when a port's MODER or AFR changed."""
-        key = self._state_key()
-        if key != self._key:
-            self._key = key
+        if not self._valid:
+            self._valid = True
             self._routes = {s: self._route(s) for s in self.signals}
         return self._routes
 

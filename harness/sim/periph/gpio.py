@@ -62,12 +62,21 @@ class Gpio(PlainRegisters):
 
     def __init__(self, ctx: BlockContext) -> None:
         self.listeners: list[Callable[[Gpio], None]] = []  # told after MODER/ODR/AFR writes
+        self.config_listeners: list[Callable[[], None]] = []  # told after MODER/AFR writes
         self.driven: dict[int, bool] = {}  # pin -> level an external device drives
         super().__init__(ctx.name, ctx.base, reset_values(ctx.board.part, ctx.name), ctx.size)
         external = getattr(ctx.board, "external", None)
         joined = getattr(external, "gpio_built", None)
         if joined is not None:
             joined(self)  # devices wired to this port's pins start listening
+
+    def power_on(self) -> None:
+        super().power_on()
+        self.driven = {}
+        for changed in list(getattr(self, "config_listeners", ())):
+            changed()
+        for listener in list(getattr(self, "listeners", ())):
+            listener(self)
 
     def write_reg(self, offset: int, value: int, access: Access) -> None:
         if offset == BSRR:  # set/reset the output data register, reads as 0
@@ -78,6 +87,9 @@ class Gpio(PlainRegisters):
             return  # read-only
         else:
             self.regs[offset] = value
+        if offset in (MODER, AFRL, AFRH):
+            for changed in list(self.config_listeners):
+                changed()
         if self.listeners and offset in (MODER, ODR, BSRR, AFRL, AFRH):
             for listener in list(self.listeners):
                 listener(self)

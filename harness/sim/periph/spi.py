@@ -136,11 +136,12 @@ class ClassicSpi(_SpiBase):
         self.rx: list[int] = []  # received frames (v1/v2: at most one)
         self.sr_flags = 0  # OVR, MODF
         self._ovr_dr_read = False
+        self._configure()
         self._set_irq(False)
         if was:
             self._nss_changed()
 
-    # -- configuration -----------------------------------------------------------------------
+    # -- configuration (decoded once per CR1/CR2 write: frames move at every DR access) -------
     @property
     def cr1(self) -> int:
         return self.regs.get(self.CR1, 0)
@@ -149,79 +150,72 @@ class ClassicSpi(_SpiBase):
     def cr2(self) -> int:
         return self.regs.get(self.CR2, 0)
 
-    def frame_bits(self) -> int:
+    def _configure(self) -> None:
+        b, cr1, cr2 = self.b, self.cr1, self.cr2
         if self.fifo:
-            ds = (self.cr2 & self.b.DS) >> self.b.DS_shift
-            return max(ds, 3) + 1
-        return 16 if self.cr1 & self.b.DFF else 8
+            self.bits = max((cr2 & b.DS) >> b.DS_shift, 3) + 1
+        else:
+            self.bits = 16 if cr1 & b.DFF else 8
+        self.per = 1 if self.bits <= 8 else 2  # bytes a frame takes in the FIFO
+        self.master_on = bool(cr1 & b.SPE and cr1 & b.MSTR)
+        bidi = bool(cr1 & b.BIDIMODE)
+        self.receive_only = not cr1 & b.BIDIOE if bidi else bool(cr1 & b.RXONLY)
+        self.transmit_only = bidi and bool(cr1 & b.BIDIOE)  # the receiver is off
+        self.lsb_first = bool(cr1 & b.LSBFIRST)
+        self.capacity = self.FIFO_BYTES // self.per if self.fifo else 1
+        self.rx_pairs = self.fifo and not cr2 & b.FRXTH and self.bits <= 8  # RXNE at 16 bits
+        self.irq_enables = cr2 & (b.TXEIE | b.RXNEIE | b.ERRIE)
 
-    def _master_on(self) -> bool:
-        cr1 = self.cr1
-        return bool(cr1 & self.b.SPE and cr1 & self.b.MSTR)
+    def frame_bits(self) -> int:
+        return self.bits
 
     def nss_active(self) -> bool:
-        return self._master_on() and not self.cr1 & self.b.SSM and bool(self.cr2 & self.b.SSOE)
-
-    def _receive_only(self) -> bool:
-        cr1 = self.cr1
-        if cr1 & self.b.BIDIMODE:
-            return not cr1 & self.b.BIDIOE
-        return bool(cr1 & self.b.RXONLY)
-
-    def _rx_capacity(self) -> int:
-        """Frames the receive side holds: one buffer, or the 32-bit FIFO."""
-        if not self.fifo:
-            return 1
-        return self.FIFO_BYTES // (1 if self.frame_bits() <= 8 else 2)
+        return self.master_on and not self.cr1 & self.b.SSM and bool(self.cr2 & self.b.SSOE)
 
     # -- frames ------------------------------------------------------------------------------------
     def _clock(self, out: int) -> None:
         """One frame out of TX and into RX (or lost, with OVR, when RX is full)."""
-        bits = self.frame_bits()
-        transmit = not (self.cr1 & self.b.BIDIMODE and not self.cr1 & self.b.BIDIOE)
+        bits = self.bits
         got = self._exchange(
-            out & ((1 << bits) - 1), bits, bool(self.cr1 & self.b.LSBFIRST), mosi=transmit
+            out & ((1 << bits) - 1), bits, self.lsb_first, mosi=not self.receive_only
         )
-        if self.cr1 & self.b.BIDIMODE and self.cr1 & self.b.BIDIOE:
-            return  # bidirectional transmit: the receiver is off
-        if len(self.rx) >= self._rx_capacity():
+        if self.transmit_only:
+            return
+        if len(self.rx) >= self.capacity:
             self.sr_flags |= self.b.OVR
             return
         self.rx.append(got)
 
-    def _rx_bytes(self) -> int:
-        per = 1 if self.frame_bits() <= 8 else 2
-        return len(self.rx) * per
-
     def _rxne(self) -> bool:
         if not self.rx:
             return False
-        if self.fifo and not self.cr2 & self.b.FRXTH and self.frame_bits() <= 8:
-            return self._rx_bytes() >= 2
-        return True
+        return len(self.rx) >= 2 if self.rx_pairs else True
 
     def _pull(self) -> None:
         """Receive-only master: the clock runs, so a frame is there when software looks."""
-        if self._master_on() and self._receive_only() and not self._rxne():
-            if len(self.rx) < self._rx_capacity():
+        if self.receive_only and self.master_on and not self._rxne():
+            if len(self.rx) < self.capacity:
                 self._clock(0xFFFF)
 
     def _status(self) -> int:
-        self._pull()
+        if self.receive_only:
+            self._pull()
         sr = self.sr_flags | self.b.TXE
-        if self._rxne():
+        if self.rx and (not self.rx_pairs or len(self.rx) >= 2):
             sr |= self.b.RXNE
         if self.fifo:
-            level = min(self._rx_bytes(), 3)
-            sr |= level << self.b.FRLVL_shift
+            sr |= min(len(self.rx) * self.per, 3) << self.b.FRLVL_shift
         return sr
 
     def _update_irq(self) -> None:
-        cr2, sr = self.cr2, self._status()
+        if not self.irq_enables and not self._irq_level:
+            return
+        b, sr = self.b, self._status()
+        ie = self.irq_enables
         level = bool(
-            (cr2 & self.b.TXEIE and sr & self.b.TXE)
-            or (cr2 & self.b.RXNEIE and sr & self.b.RXNE)
-            or (cr2 & self.b.ERRIE and sr & (self.b.OVR | self.b.MODF))
+            (ie & b.TXEIE and sr & b.TXE)
+            or (ie & b.RXNEIE and sr & b.RXNE)
+            or (ie & b.ERRIE and sr & (b.OVR | b.MODF))
         )
         self._set_irq(level)
 
@@ -244,7 +238,7 @@ class ClassicSpi(_SpiBase):
 
     def _read_dr(self, size: int) -> int:
         self._pull()
-        frames = 2 if self.fifo and size >= 2 and self.frame_bits() <= 8 else 1
+        frames = 2 if self.fifo and size >= 2 and self.bits <= 8 else 1
         value = 0
         for i in range(frames):
             if not self.rx:
@@ -264,10 +258,9 @@ class ClassicSpi(_SpiBase):
         super().write(offset, size, value, access)
 
     def _write_dr(self, size: int, value: int) -> None:
-        if not self._master_on() or self._receive_only():
+        if not self.master_on or self.receive_only:
             return
-        bits = self.frame_bits()
-        if self.fifo and size >= 2 and bits <= 8:
+        if self.fifo and size >= 2 and self.bits <= 8:
             self._clock(value & 0xFF)  # data packing: two frames, low byte first
             self._clock(value >> 8 & 0xFF)
         else:
@@ -286,6 +279,8 @@ class ClassicSpi(_SpiBase):
                 # Master with its internal NSS low: mode fault (RM0090 28.3.10).
                 self.sr_flags |= b.MODF
                 self.regs[self.CR1] = value & ~(b.SPE | b.MSTR)
+        if offset in (self.CR1, self.CR2):
+            self._configure()
         if self.nss_active() != nss_before:
             self._nss_changed()
         self._update_irq()
