@@ -357,8 +357,7 @@ class FlmValidator(Validator):
             bad, how = r.compare(sector, data)
             if bad is not None:
                 raise Finding(
-                    f"{label}: after ProgramPage a read through {how} differs at 0x{bad:08X} "
-                    "(the algorithm depends on the order of calls)"
+                    f"{label}: after ProgramPage a read through {how} differs at 0x{bad:08X}"
                 )
             if "Verify" in self.flm.algo_functions:
                 bad, _ = r.verify(sector, data)
