@@ -4,17 +4,22 @@
 # required: exit 0 (passed) or 1 (a check failed); 2 means the harness could not judge the
 # loader, which fails CI. The three loaders with a board in fixtures/boards.toml get every check;
 # the others every check but the whole-device passes (a 16 MiB pass through a loader's indirect
-# reads costs minutes of CI; `hil loader validate` without --only runs them).
+# reads costs minutes of CI; `hil loader validate` without --only runs them). Keil .FLM flash
+# algorithms are validated the same way (plus blank_check), and a loader shipped as both .stldr
+# and .flm must reach the same verdict in every check both builds have.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared="$(dirname "$0")/../../shared/loaders"
 [ -d "$shared" ] || { echo "no shared loaders at $shared"; exit 0; }
 quick="metadata,ram_fit,init,init_idle,sector_erase,unaligned_write,verify,checksum,order,timing"
 status=0
-for path in "$shared"/*.stldr; do
+verdicts=$(mktemp -d)
+trap 'rm -rf "$verdicts"' EXIT
+for path in "$shared"/*.stldr "$shared"/*.flm "$shared"/*.FLM; do
     [ -e "$path" ] || continue
     inventory="$root/ci/shared_loaders.toml"
     only="--only $quick"
+    case "$path" in *.flm | *.FLM) only="--only $quick,blank_check" ;; esac
     case "$(basename "$path")" in
         weact_h7_w25q128.stldr) board=weact-mini-h750; inventory="$root/fixtures/boards.toml"; only="" ;;
         st_contrib_csp.stldr) board=stm32f769i-disco; inventory="$root/fixtures/boards.toml"; only="" ;;
@@ -35,12 +40,39 @@ for path in "$shared"/*.stldr; do
     esac
     # shellcheck disable=SC2086
     (cd "$root" && python3 -c "from stm32_hil.cli.main import main; main()" loader validate "$path" \
-        --board "$board" --inventory "$inventory" $only)
+        --board "$board" --inventory "$inventory" $only --json "$verdicts/$(basename "$path").json")
     rc=$?
     echo "$(basename "$path") on $board: exit $rc"
     if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
         echo "$path: the harness could not judge this loader (exit $rc)" >&2
         status=1
     fi
+done
+for flm in "$shared"/*.flm "$shared"/*.FLM; do
+    [ -e "$flm" ] || continue
+    name=$(basename "$flm")
+    twin="$verdicts/${name%.*}.stldr.json"
+    [ -e "$twin" ] && [ -e "$verdicts/$name.json" ] || continue
+    (cd "$root" && python3 - "$twin" "$verdicts/$name.json" <<'PY') || status=1
+import json
+import sys
+
+from stm32_hil.stldr.flm_validate import cross_check
+from stm32_hil.stldr.validate import CheckResult
+
+
+def results(path: str) -> list[CheckResult]:
+    return [
+        CheckResult(r["loader"], r["check"], r["passed"], r["detail"], verdict=r["verdict"])
+        for r in json.load(open(path))
+    ]
+
+
+differ = cross_check(results(sys.argv[1]), results(sys.argv[2]))
+for check, stldr, flm in differ:
+    print(f"{check}: .stldr {'passed' if stldr else 'failed'}, .flm {'passed' if flm else 'failed'}")
+print(f"{sys.argv[2]}: .stldr and .FLM verdicts " + ("differ" if differ else "match"))
+sys.exit(1 if differ else 0)
+PY
 done
 exit "$status"
