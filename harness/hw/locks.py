@@ -236,18 +236,20 @@ class _Queue:
                 tickets = json.loads(self.path.read_text() or "[]")
             except (OSError, ValueError):
                 tickets = []
-            now = time.time()
-            live = [
-                t
-                for t in tickets
-                if isinstance(t, dict)
-                and now - float(t.get("seen", 0)) < STALE_S
-                and _alive(str(t.get("host")), int(t.get("pid", 0)))
-            ]
+            live = [t for t in tickets if _live_ticket(t)] if isinstance(tickets, list) else []
             yield live
             tmp = self.path.with_suffix(".queue.tmp")
             tmp.write_text(json.dumps(live))
             tmp.replace(self.path)
+
+
+def _live_ticket(ticket: Any) -> bool:
+    """A well-formed ticket whose waiter is still there (a damaged queue file heals itself)."""
+    try:
+        fresh = time.time() - float(ticket["seen"]) < STALE_S
+        return fresh and bool(ticket["id"]) and _alive(str(ticket["host"]), int(ticket["pid"]))
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def acquire_fair(

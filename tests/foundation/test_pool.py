@@ -128,6 +128,14 @@ def test_ticket_of_a_dead_process_is_dropped(tmp_path: Path) -> None:
     lock.release()
 
 
+def test_damaged_queue_file_heals(tmp_path: Path) -> None:
+    tmp_path.joinpath("b.queue").write_text('[{"owner": "no id"}, 5, {"id": "y", "seen": "x"}]')
+    BoardLock("b", directory=tmp_path, owner="me", timeout_s=2).acquire().release()
+    tmp_path.joinpath("b.queue").write_text("not json")
+    BoardLock("b", directory=tmp_path, owner="me", timeout_s=2).acquire().release()
+    assert _queued(tmp_path, "b") == []
+
+
 def test_pool_boards_collapse_to_one_test_per_pool(tmp_path: Path) -> None:
     p = tmp_path / "boards.toml"
     p.write_text(POOL_INVENTORY)
