@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import enum
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from stm32_hil.errors import BusFault
 
@@ -27,6 +28,25 @@ class CpuMap(enum.Enum):
     RAM = "ram"  # read/write/execute straight from `data`
     ROM = "rom"  # read/execute from `data`; writes go through `write()` (flash programming)
     MMIO = "mmio"  # every access through `read()`/`write()`
+
+
+@dataclass(frozen=True)
+class FastPath:
+    """What the core may do on a device's behalf until it next calls into the device.
+
+    `reads`: (register offset, value) of word registers whose reads, of any width, return that
+    value's lanes and have no effect, until the next call into the device. `sink`: the offset
+    of a data register whose CPU writes the core may queue instead of making, up to
+    `sink_bytes` bytes in accesses of the sizes in `sink_sizes` (bit mask of 1, 2, 4), and then
+    hand over in order through `absorb()`; queued writes must leave every published read
+    unchanged. Nothing else in the device may depend on when the queued bytes arrive: virtual
+    time does not move while they are queued.
+    """
+
+    reads: tuple[tuple[int, int], ...] = ()
+    sink: int | None = None
+    sink_bytes: int = 0
+    sink_sizes: int = 0
 
 
 class Device:
@@ -68,6 +88,18 @@ class Device:
             step = 4 if ((offset + pos) % 4 == 0 and len(data) - pos >= 4) else 1
             self.write(offset + pos, step, int.from_bytes(data[pos : pos + step], "little"), access)
             pos += step
+
+    def fast_path(self) -> FastPath | None:
+        """Accesses the core may serve without calling the device (None: none).
+
+        Asked right after each CPU access the device served; a model declares only what holds
+        exactly, so the core's fast dispatch changes no result and no cycle count.
+        """
+        return None
+
+    def absorb(self, offset: int, data: bytes) -> None:
+        """The queued CPU writes to the sink register at `offset`, oldest first."""
+        raise NotImplementedError
 
     def power_on(self) -> None:
         """Power-on reset: volatile state to its reset value."""

@@ -36,10 +36,11 @@ from unicorn import (
     UcError,
 )
 from unicorn import arm_const as A
+from unicorn.unicorn_py3.unicorn import uclib
 
 from stm32_hil.errors import BusFault, HarnessError, TargetError
 from stm32_hil.sim.bus import Access, Alias, CpuMap, Device, Memory
-from stm32_hil.sim.cpu import exceptions
+from stm32_hil.sim.cpu import exceptions, native
 from stm32_hil.sim.cpu.fpb import Dwt, Fpb
 from stm32_hil.sim.cpu.scs import (
     BUSFAULT,
@@ -158,8 +159,12 @@ class CortexM:
         self._trace_hook: Any = None
         self._in_emu = False
         self._stop: tuple[str, Any] | None = None  # why the current slice was stopped
-        self._poll_key: tuple[int, int] | None = None
-        self._poll_count = 0
+        # Polling-loop detector (last polled address and value, repeats): shared with the
+        # native dispatcher when there is one, so both paths count the same accesses.
+        self._native = native.library()
+        self._poll: Any = native.PollState()
+        self._regions: dict[int, Any] = {}  # native region records by base, kept alive
+        self._sink: tuple[Device, int] | None = None  # device and register of queued writes
         self._fault: _Fault | None = None  # fault to take at the end of the slice
         self._invalid_addr: int | None = None
         self._reset_pending: tuple[ResetKind, str] | None = None
@@ -176,6 +181,13 @@ class CortexM:
         self._sysmem = [(r.base, r.end) for r in part.system_memory]
 
         self.uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
+        if self._native is not None:
+            shared = native.Shared()
+            shared.py_read = native.READ_FN(self._native_read)
+            shared.py_write = native.WRITE_FN(self._native_write)
+            shared.poll_repeats = POLL_REPEATS
+            shared.enabled = 1
+            self._poll = shared
         self.uc.ctl_set_cpu_model(CPU_MODELS[self.kind])  # before the first mem_map
         self.scs = SystemControlSpace(board, self)
         self.fpb = Fpb(self.kind, self._breakpoints_changed)
@@ -235,12 +247,35 @@ class CortexM:
         for base, end, _name in self.board.bus.declared():  # blocks built on first access
             mmio_spans.append([base & ~(PAGE - 1), (end + PAGE - 1) & ~(PAGE - 1)])
         for lo, hi in _merge_spans(mmio_spans):
-            uc.mmio_map(lo, hi - lo, self._mmio_read, lo, self._mmio_write, lo)
+            self._mmio_map(lo, hi - lo)
         if self.kind in ("cortex-m3", "cortex-m4"):
             for alias, region in ((0x22000000, 0x20000000), (0x42000000, 0x40000000)):
                 uc.mmio_map(
                     alias, 0x02000000, self._bitband_read, region, self._bitband_write, region
                 )
+
+    def _mmio_map(self, base: int, size: int) -> None:
+        """Peripheral space: through the native dispatcher if there is one, else Python."""
+        lib = self._native
+        if lib is None:
+            self.uc.mmio_map(base, size, self._mmio_read, base, self._mmio_write, base)
+            return
+        region = self._regions.get(base)
+        if region is None:
+            region = native.Region(ctypes.pointer(self._poll), base)
+            self._regions[base] = region
+        user = ctypes.addressof(region)
+        status = uclib.uc_mmio_map(
+            self.uc._uch,
+            base,
+            size,
+            ctypes.cast(lib.hil_mmio_read, ctypes.c_void_p),
+            user,
+            ctypes.cast(lib.hil_mmio_write, ctypes.c_void_p),
+            user,
+        )
+        if status != 0:
+            raise UcError(status)
 
     # -- memory-mapped windows of external-memory controllers (QUADSPI) -------------------
     def _watch_window(self, window: Any) -> None:
@@ -289,7 +324,7 @@ class CortexM:
             spans.append((base, size))
             base += size
         if base < end:
-            uc.mmio_map(base, end - base, self._mmio_read, base, self._mmio_write, base)
+            self._mmio_map(base, end - base)
             spans.append((base, end - base))
         uc.ctl_remove_cache(window.base, window.end)
 
@@ -354,14 +389,18 @@ class CortexM:
         hook forwarded it to the flash controller; until the next MMIO access or the end of the
         slice, a CPU read of that very location sees the raw value instead of the cells.
         """
+        if not self._repairs:
+            return
         while self._repairs:
             dev, offset, data = self._repairs.pop()
             dev_data = dev.data  # type: ignore[attr-defined]
             dev_data[offset : offset + len(data)] = data
+        self._poll.enabled = 1
 
     def _on_rom_write(
         self, uc: Uc, access: int, address: int, size: int, value: int, user: tuple[Device, int]
     ) -> None:
+        self._settle()
         self._repair()
         dev, base = user
         offset = address - base
@@ -372,41 +411,120 @@ class CortexM:
         target = dev.target if isinstance(dev, Alias) else dev
         data = target.data  # type: ignore[attr-defined]
         self._repairs.append((target, offset, bytes(data[offset : offset + size])))
+        self._poll.enabled = 0  # the native dispatcher leaves MMIO to Python until repaired
 
     def _mmio_read(self, uc: Uc, offset: int, size: int, base: int) -> int:
+        return self._read_at(base + offset, size)
+
+    def _mmio_write(self, uc: Uc, offset: int, size: int, value: int, base: int) -> None:
+        self._write_at(base + offset, size, value)
+
+    def _native_read(self, handle: int, address: int, size: int, user: int) -> int:
+        try:
+            return self._read_at(address, size)
+        except BaseException as exc:  # re-raised by emu_start
+            self._callback_failed(exc)
+            return 0
+
+    def _native_write(self, handle: int, address: int, size: int, value: int, user: int) -> None:
+        try:
+            self._write_at(address, size, value)
+        except BaseException as exc:  # re-raised by emu_start
+            self._callback_failed(exc)
+
+    def _callback_failed(self, exc: BaseException) -> None:
+        """What Unicorn's own callback wrapper does: keep the first error, stop, re-raise."""
+        if self.uc._hook_exception is None:
+            self.uc._hook_exception = exc
+        self.uc.emu_stop()
+
+    def _read_at(self, address: int, size: int) -> int:
+        self._settle()
         self._repair()
-        address = base + offset
         try:
             dev = self._bus_dev(address, size, False)
             value = dev.read(address - dev.base, size, Access.CPU)
         except HarnessError as exc:
             # Precise: stopping inside a read callback leaves PC on the load, not executed.
             self._request_fault(_bus_fault(self.pc_now(), address, exc, precise=True))
-            uc.emu_stop()
+            self.uc.emu_stop()
             return 0
-        key = (address, value)
-        if key == self._poll_key:
-            self._poll_count += 1
-            if self._poll_count == POLL_REPEATS and self._stop is None:
+        poll = self._poll
+        if poll.poll_valid and poll.poll_addr == address and poll.poll_value == value:
+            poll.poll_count += 1
+            if poll.poll_count == POLL_REPEATS and self._stop is None:
                 # Stopping re-executes this load on resume: harmless, its value did not change.
                 self._stop = ("poll", None)
-                uc.emu_stop()
+                self.uc.emu_stop()
         elif not dev.time_source:
             # A loop that polls a register and reads a clock for its timeout (DWT CYCCNT, a
             # timer's CNT) is still a polling loop: the clock's reads do not break it.
-            self._poll_key, self._poll_count = key, 0
+            poll.poll_valid, poll.poll_addr, poll.poll_value = 1, address, value
+            poll.poll_count = 0
+        if self._native is not None:
+            self._publish(dev)
         return value
 
-    def _mmio_write(self, uc: Uc, offset: int, size: int, value: int, base: int) -> None:
+    def _write_at(self, address: int, size: int, value: int) -> None:
+        self._settle()
         self._repair()
-        self._poll_key = None
-        address = base + offset
+        self._poll.poll_valid = 0
         try:
             dev = self._bus_dev(address, size, True)
             dev.write(address - dev.base, size, value & ((1 << (8 * size)) - 1), Access.CPU)
         except HarnessError as exc:
             # Buffered writes fault imprecisely on Cortex-M: taken after the slice.
             self._request_fault(_bus_fault(self.pc_now(), address, exc, precise=False))
+            return
+        if self._native is not None:
+            self._publish(dev)
+
+    # -- native fast path: what a device published, and the writes queued for it ------------
+    def _publish(self, dev: Device) -> None:
+        """Let the native dispatcher serve what `dev` declares repeatable (FastPath)."""
+        fast = dev.fast_path()
+        if fast is None:
+            return
+        poll = self._poll
+        reads = fast.reads[: native.READS]
+        for i, (offset, value) in enumerate(reads):
+            poll.read_addr[i] = dev.base + offset
+            poll.read_value[i] = value & 0xFFFFFFFF
+        poll.nreads = len(reads)
+        if fast.sink is not None and fast.sink_bytes > 0:
+            poll.sink_addr = dev.base + fast.sink
+            poll.sink_sizes = fast.sink_sizes
+            poll.sink_cap = min(fast.sink_bytes, native.SINK_BYTES)
+            self._sink = (dev, fast.sink)
+
+    def _settle(self) -> None:
+        """Before Python runs during a slice: queued writes reach their device, and nothing
+        published stays valid (the model may change on any call into it)."""
+        if self._native is None:
+            return
+        poll = self._poll
+        if poll.sink_len:
+            self._drain()
+        poll.nreads = 0
+        poll.sink_cap = 0
+
+    def _drain(self) -> None:
+        poll = self._poll
+        count, poll.sink_len, poll.sink_cap = poll.sink_len, 0, 0
+        data = ctypes.string_at(ctypes.addressof(poll) + native.SINK_OFFSET, count)
+        assert self._sink is not None
+        dev, offset = self._sink
+        try:
+            dev.absorb(offset, data)
+        except HarnessError as exc:
+            self._request_fault(_bus_fault(self.pc_now(), dev.base + offset, exc, precise=False))
+
+    @property
+    def fast_accesses(self) -> tuple[int, int]:
+        """(reads, writes) the native dispatcher served without Python, since power-up."""
+        if self._native is None:
+            return (0, 0)
+        return (int(self._poll.fast_reads), int(self._poll.fast_writes))
 
     def _bus_dev(self, address: int, size: int, write: bool) -> Device:
         dev = self.board.bus.find(address)
@@ -415,6 +533,7 @@ class CortexM:
         return dev
 
     def _bitband_read(self, uc: Uc, offset: int, size: int, region: int) -> int:
+        self._settle()
         address = region + (offset >> 5)
         bit = (offset >> 2) & 7
         try:
@@ -425,6 +544,7 @@ class CortexM:
             return 0
 
     def _bitband_write(self, uc: Uc, offset: int, size: int, value: int, region: int) -> None:
+        self._settle()
         address = region + (offset >> 5)
         bit = (offset >> 2) & 7
         try:
@@ -446,6 +566,7 @@ class CortexM:
         self, uc: Uc, access: int, address: int, size: int, value: int, user: tuple[Device, int]
     ) -> None:
         """Installed only while flash reads can fail (bad ECC, read protection)."""
+        self._settle()
         dev, base = user
         try:
             dev.read(address - base, size, Access.CPU)
@@ -461,6 +582,7 @@ class CortexM:
 
     # -- interrupt hook ---------------------------------------------------------------------
     def _on_intr(self, uc: Uc, intno: int, user: object) -> None:
+        self._settle()
         pc = uc.reg_read(A.UC_ARM_REG_PC)
         if intno == EXCP_EXCEPTION_EXIT:
             try:
@@ -505,7 +627,8 @@ class CortexM:
     @property
     def polled_address(self) -> int | None:
         """The MMIO address the code was last seen polling (None: no polling loop)."""
-        return self._poll_key[0] if self._poll_key is not None else None
+        poll = self._poll
+        return int(poll.poll_addr) if poll.poll_valid else None
 
     def pc_now(self) -> int:
         return int(self.uc.reg_read(A.UC_ARM_REG_PC))
@@ -758,6 +881,7 @@ class CortexM:
             self._on_uc_error(exc)
         finally:
             self._in_emu = False
+            self._settle()
         self._repair()
 
     def _on_uc_error(self, exc: UcError) -> None:
@@ -804,7 +928,7 @@ class CortexM:
             return  # slice done; a WFI/WFE stop already slept until the next event
         what, arg = stop
         if what == "poll":
-            self._poll_key = None
+            self._poll.poll_valid = 0
             return  # a polling loop: the slice's time is charged, execution simply continues
         if what == "bootrom":
             self.halted = True

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from stm32_hil.errors import BusFault
-from stm32_hil.sim.bus import Access, CpuMap, Device, RegisterBlock
+from stm32_hil.sim.bus import Access, CpuMap, Device, FastPath, RegisterBlock
 from stm32_hil.sim.memories.nor.chip import NorFlash, Transaction
 
 FIFO_SIZE = 32
@@ -60,6 +60,8 @@ class SpiMemoryController(RegisterBlock):
         self.active = False
         self.poll_due = False
         self.last_status = 0
+        self.quiet_poll = False  # the last automatic-polling read left nothing in a chip log
+        self.status_read = False  # the access just served was a status read
         self.dlines = 0
 
     def power_on(self) -> None:
@@ -160,10 +162,12 @@ class SpiMemoryController(RegisterBlock):
 
     def _poll(self) -> None:
         """One automatic-polling cycle: a status read, compared with PSMAR under PSMKR."""
+        logged = sum(len(chip.log) for chip in self.chips)
         self._open(self.regs[self.AR])
         nbytes = min(4, self.regs[self.DLR] + 1)
         value = int.from_bytes(self._wire_read(nbytes), "little")
         self._close()
+        self.quiet_poll = logged == sum(len(chip.log) for chip in self.chips)
         self.last_status = value
         mask, match = self.regs[self.PSMKR], self.regs[self.PSMAR]
         equal = ~(value ^ match) & mask
@@ -194,6 +198,10 @@ class SpiMemoryController(RegisterBlock):
     # -- flags ------------------------------------------------------------------------------
     def _status(self) -> int:
         self._update()
+        self.status_read = True
+        return self._flags()
+
+    def _flags(self) -> int:
         sr = self.sr & ~(SR_FTF | (0x3F << 8))
         level = len(self.fifo)
         if self.fmode == FMODE_WRITE and self.cr & self.CR_EN:
@@ -204,6 +212,31 @@ class SpiMemoryController(RegisterBlock):
             sr |= SR_FTF
         return sr | (level << 8)
 
+    # -- what the core may do without calling the model (bus.FastPath) -----------------------
+    def fast_path(self) -> FastPath | None:
+        """SR and DR while a command runs, so a HAL loop's accesses need no Python call.
+
+        Indirect write: SR cannot change before the last byte (no FIFO level, no flag moves),
+        so DR writes may be queued up to one byte short of DLR+1 and SR read as it is now.
+        Automatic polling: right after a status read, another one in the same instant gives
+        the same answer (the chip changes with time only), so SR may be read as the last poll
+        left it as long as that poll changed nothing else (no chip logged an ignored command).
+        """
+        if self.fmode == FMODE_WRITE and self.active and self.remaining > 1:
+            return FastPath(
+                reads=((self.SR, self._flags()),),
+                sink=self.DR,
+                sink_bytes=self.remaining - 1,
+                sink_sizes=1 | 2 | 4,
+            )
+        fresh = self.status_read and (not self.poll_due or self.quiet_poll)
+        if self.fmode == FMODE_POLL and fresh:
+            return FastPath(reads=((self.SR, self._flags()),))
+        return None
+
+    def absorb(self, offset: int, data: bytes) -> None:
+        self._write_dr(data)
+
     # -- register access ----------------------------------------------------------------------
     def read_reg(self, offset: int, access: Access) -> int:
         if offset == self.SR:
@@ -213,6 +246,7 @@ class SpiMemoryController(RegisterBlock):
         return self.regs.get(offset, 0)
 
     def read(self, offset: int, size: int, access: Access) -> int:
+        self.status_read = False
         if offset & ~3 == self.DR and self.fmode in (FMODE_READ, FMODE_POLL):
             return self._read_dr(size, advance=True)
         return super().read(offset, size, access)
@@ -233,6 +267,7 @@ class SpiMemoryController(RegisterBlock):
         return int.from_bytes(take.ljust(size, b"\0"), "little")
 
     def write(self, offset: int, size: int, value: int, access: Access) -> None:
+        self.status_read = False
         if offset & ~3 == self.DR:
             self._write_dr(value.to_bytes(size, "little"))
             return

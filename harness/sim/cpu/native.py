@@ -1,0 +1,243 @@
+"""Native MMIO dispatch: the accesses a model has declared repeatable never reach Python.
+
+A Python callback costs about a microsecond per access however little it does (Unicorn's
+ctypes trampoline alone), and a HAL loop writing a data register byte by byte makes two such
+accesses per byte (status read, data write): that caps a real loader near 0.1 MiB/s. The C
+dispatcher below sits between Unicorn and the Python callbacks. It answers, without calling
+Python:
+- reads of registers the model published as stable (`FastPath.reads`), with the core's
+  polling-loop detector run in C on the same shared state the Python path uses, except for the
+  read that completes a polling loop, which Python handles so the slice stops exactly as before;
+- writes to a data register the model published as a sink (`FastPath.sink`): the bytes are
+  queued and handed to the model in one `absorb()` call before Python next runs.
+Everything else goes to the Python callback unchanged, so behaviour and cycle counts are the
+same with or without it; `STM32_HIL_NATIVE=0` turns it off.
+
+The C source is compiled on first use with the system C compiler into a per-user cache
+(`STM32_HIL_CACHE`, default `~/.cache/stm32_hil`); without a compiler the core runs the Python
+path only.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+READS = 8  # stable registers one model may publish at once
+SINK_BYTES = 4096  # queued data-register bytes at most before Python sees them
+
+C_SOURCE = r"""
+#include <stdint.h>
+
+typedef uint64_t (*read_fn)(void *, uint64_t, unsigned, void *);
+typedef void (*write_fn)(void *, uint64_t, unsigned, uint64_t, void *);
+
+#define READS @READS@
+#define SINK_BYTES @SINK_BYTES@
+
+typedef struct {
+    read_fn py_read;
+    write_fn py_write;
+    uint64_t poll_addr;
+    uint64_t poll_value;
+    uint32_t poll_valid;
+    uint32_t poll_count;
+    uint32_t poll_repeats;
+    uint32_t enabled;
+    uint32_t nreads;
+    uint32_t sink_sizes;
+    uint32_t sink_cap;
+    uint32_t sink_len;
+    uint64_t sink_addr;
+    uint64_t read_addr[READS];
+    uint64_t read_value[READS];
+    uint64_t fast_reads;
+    uint64_t fast_writes;
+    uint8_t sink[SINK_BYTES];
+} shared_t;
+
+typedef struct {
+    shared_t *sh;
+    uint64_t base;
+} region_t;
+
+uint64_t hil_mmio_read(void *uc, uint64_t offset, unsigned size, void *user) {
+    region_t *r = (region_t *)user;
+    shared_t *s = r->sh;
+    uint64_t addr = r->base + offset;
+    if (s->enabled && (addr & 3) + size <= 4) {
+        uint64_t word = addr & ~(uint64_t)3;
+        for (uint32_t i = 0; i < s->nreads; i++) {
+            if (s->read_addr[i] != word)
+                continue;
+            uint64_t mask = size >= 4 ? 0xFFFFFFFFull : ((1ull << (8 * size)) - 1);
+            uint64_t v = (s->read_value[i] >> (8 * (addr & 3))) & mask;
+            if (s->poll_valid && s->poll_addr == addr && s->poll_value == v) {
+                if (s->poll_count + 1 >= s->poll_repeats)
+                    break; /* the read that completes a polling loop is Python's */
+                s->poll_count++;
+            } else {
+                s->poll_valid = 1;
+                s->poll_addr = addr;
+                s->poll_value = v;
+                s->poll_count = 0;
+            }
+            s->fast_reads++;
+            return v;
+        }
+    }
+    return s->py_read(uc, addr, size, 0);
+}
+
+void hil_mmio_write(void *uc, uint64_t offset, unsigned size, uint64_t value, void *user) {
+    region_t *r = (region_t *)user;
+    shared_t *s = r->sh;
+    uint64_t addr = r->base + offset;
+    if (s->enabled && (addr & ~(uint64_t)3) == s->sink_addr && (s->sink_sizes & size)
+        && s->sink_len + size <= s->sink_cap) {
+        for (unsigned i = 0; i < size; i++)
+            s->sink[s->sink_len++] = (uint8_t)(value >> (8 * i));
+        s->poll_valid = 0;
+        s->fast_writes++;
+        return;
+    }
+    s->py_write(uc, addr, size, value, 0);
+}
+""".replace("@READS@", str(READS)).replace("@SINK_BYTES@", str(SINK_BYTES))
+
+READ_FN = ctypes.CFUNCTYPE(
+    ctypes.c_uint64, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint, ctypes.c_void_p
+)
+WRITE_FN = ctypes.CFUNCTYPE(
+    None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint, ctypes.c_uint64, ctypes.c_void_p
+)
+
+
+class Shared(ctypes.Structure):
+    """The state C and Python share: callbacks, polling detector, published fast path."""
+
+    _fields_ = [
+        ("py_read", READ_FN),
+        ("py_write", WRITE_FN),
+        ("poll_addr", ctypes.c_uint64),
+        ("poll_value", ctypes.c_uint64),
+        ("poll_valid", ctypes.c_uint32),
+        ("poll_count", ctypes.c_uint32),
+        ("poll_repeats", ctypes.c_uint32),
+        ("enabled", ctypes.c_uint32),
+        ("nreads", ctypes.c_uint32),
+        ("sink_sizes", ctypes.c_uint32),
+        ("sink_cap", ctypes.c_uint32),
+        ("sink_len", ctypes.c_uint32),
+        ("sink_addr", ctypes.c_uint64),
+        ("read_addr", ctypes.c_uint64 * READS),
+        ("read_value", ctypes.c_uint64 * READS),
+        ("fast_reads", ctypes.c_uint64),
+        ("fast_writes", ctypes.c_uint64),
+        ("sink", ctypes.c_uint8 * SINK_BYTES),
+    ]
+
+
+SINK_OFFSET = Shared.sink.offset  # type: ignore[attr-defined]
+
+
+class Region(ctypes.Structure):
+    _fields_ = [("sh", ctypes.POINTER(Shared)), ("base", ctypes.c_uint64)]
+
+
+class PollState:
+    """The polling detector's state when the native dispatcher is off (same fields)."""
+
+    def __init__(self) -> None:
+        self.poll_addr = 0
+        self.poll_value = 0
+        self.poll_valid = 0
+        self.poll_count = 0
+        self.nreads = 0
+        self.sink_cap = 0
+        self.sink_len = 0
+        self.enabled = 1
+
+
+_LIB: ctypes.CDLL | None = None
+_TRIED = False
+
+
+def _cache_dir() -> Path:
+    override = os.environ.get("STM32_HIL_CACHE")
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "stm32_hil"
+
+
+def _compiler() -> str | None:
+    for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
+        if name and shutil.which(name):
+            return name
+    return None
+
+
+def build(directory: Path | None = None) -> Path | None:
+    """Compile the dispatcher (once per source version); None when no C compiler works."""
+    digest = hashlib.sha256(C_SOURCE.encode() + sys.platform.encode()).hexdigest()[:16]
+    suffix = ".dll" if sys.platform == "win32" else ".so"
+    where = directory or _cache_dir()
+    target = where / f"hil_mmio_{digest}{suffix}"
+    if target.exists():
+        return target
+    cc = _compiler()
+    if cc is None:
+        return None
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=where) as tmp:
+            src = Path(tmp) / "hil_mmio.c"
+            src.write_text(C_SOURCE)
+            out = Path(tmp) / ("lib" + suffix)
+            subprocess.run(
+                [cc, "-O2", "-shared", "-fPIC", "-o", str(out), str(src)],
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+            os.replace(out, target)  # atomic: concurrent builders agree on one file
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return target
+
+
+def library() -> ctypes.CDLL | None:
+    """The loaded dispatcher, or None (turned off, or no compiler): use the Python path."""
+    global _LIB, _TRIED
+    if os.environ.get("STM32_HIL_NATIVE", "1") == "0":
+        return None
+    if not _TRIED:
+        _TRIED = True
+        path = build()
+        if path is not None:
+            try:
+                _LIB = ctypes.CDLL(str(path))
+            except OSError:
+                _LIB = None
+    return _LIB
+
+
+__all__ = [
+    "READS",
+    "READ_FN",
+    "SINK_BYTES",
+    "SINK_OFFSET",
+    "WRITE_FN",
+    "PollState",
+    "Region",
+    "Shared",
+    "build",
+    "library",
+]

@@ -1,0 +1,129 @@
+"""The native MMIO dispatcher: loaders run the same with it as without it, only faster.
+
+The same seeded write runs through a loader twice, once with the native dispatcher and once
+on the Python path; virtual time, the flash cells and the loader's results must be identical,
+and the native run must have served the data-register loop without Python.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from stm32_hil.errors import HarnessError
+from stm32_hil.inventory import BoardSpec, ExternalFlashSpec, Inventory
+from stm32_hil.sim.bus import Access
+from stm32_hil.sim.cpu import native
+from stm32_hil.sim.target import SimTarget
+from stm32_hil.stldr import load
+from stm32_hil.stldr.runner import LoaderRunner
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = ROOT / "loaders" / "good" / "h743_w25q128.stldr"
+SHARED = ROOT.parent / "shared" / "loaders"
+
+
+def _need_native() -> None:
+    if native.library() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("no C compiler: the native MMIO dispatcher cannot be built")
+        pytest.skip("no C compiler for the native MMIO dispatcher")
+
+
+def _shared(name: str) -> Path:
+    path = SHARED / name
+    if not path.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"shared loader missing: {path}")
+        pytest.skip(f"shared loader missing: {path}")
+    return path
+
+
+def _board(part: str, chip: str) -> SimTarget:
+    flash = (ExternalFlashSpec(chip=chip, bus="QUADSPI", bank=1),)
+    return SimTarget(BoardSpec(name="native-test", part=part, backend="sim", external_flash=flash))
+
+
+def _write_run(
+    make: Callable[[], SimTarget], path: Path, size: int, monkeypatch: pytest.MonkeyPatch, on: bool
+) -> tuple[int, bytes, list[tuple[str, int]], tuple[int, int]]:
+    monkeypatch.setenv("STM32_HIL_NATIVE", "1" if on else "0")
+    target = make()
+    runner = LoaderRunner(target, load(path))
+    start = runner.stldr.storage_info.start
+    data = random.Random(0x5EED).randbytes(size)
+    runner.sector_erase(start, start + size - 1)
+    runner.write(start + 3, data)  # unaligned: the last bytes go one by one
+    back = runner.read(start + 3, size)
+    assert back == data
+    cells = bytes(target.sim.external.read(0, size + 16))
+    core = target.sim.core
+    return target.sim.clock.now, cells, [(c.name, c.r0) for c in runner.calls], core.fast_accesses
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["ours", "st_f469_mt25ql.stldr"],
+)
+def test_loader_write_is_identical_with_and_without_the_native_dispatcher(
+    case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _need_native()
+    if case == "ours":
+        path, size = GOOD, 0x3000
+
+        def make() -> SimTarget:
+            return SimTarget(Inventory.load().get("nucleo-h743zi"))
+    else:
+        path, size = _shared(case), 0x1800
+
+        def make() -> SimTarget:
+            return _board("STM32F469NI", "MT25QL512A")
+
+    fast = _write_run(make, path, size, monkeypatch, on=True)
+    slow = _write_run(make, path, size, monkeypatch, on=False)
+    assert fast[0] == slow[0], "virtual time differs"
+    assert fast[1] == slow[1], "flash cells differ"
+    assert fast[2] == slow[2], "loader results differ"
+    assert slow[3] == (0, 0)
+    reads, writes = fast[3]
+    assert writes >= size // 4 * 3 // 4, f"data register loop not served natively ({writes})"
+    assert reads > 0
+
+
+def test_a_python_error_inside_a_native_callback_reaches_the_caller(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _need_native()
+    target = SimTarget(Inventory.load().get("nucleo-h743zi"))
+    block = target.sim.bus.find(0x52005000)  # QUADSPI registers
+    assert block is not None
+
+    def broken(offset: int, access: Access) -> int:
+        raise RuntimeError("model bug")
+
+    monkeypatch.setattr(block, "read_reg", broken)
+    target.halt()
+    target.write_memory(0x24000000, bytes.fromhex("0168fee7"))  # ldr r1, [r0]; b .
+    target.write_core_register("r0", 0x52005000)
+    target.write_core_register("pc", 0x24000000)
+    target.resume()
+    with pytest.raises(RuntimeError, match="model bug"):
+        target.sim.run(1000)
+
+
+def test_build_without_a_compiler_gives_the_python_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CC", "")
+    monkeypatch.setattr(native, "_compiler", lambda: None)
+    assert native.build(tmp_path) is None
+    monkeypatch.setenv("STM32_HIL_NATIVE", "0")
+    target = SimTarget(Inventory.load().get("nucleo-h743zi"))
+    assert target.sim.core.fast_accesses == (0, 0)
+    with pytest.raises(HarnessError):
+        target.read32(0x5FFFFFF0)  # nothing mapped: typed error, as before
