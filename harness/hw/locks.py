@@ -276,11 +276,16 @@ def acquire_fair(
     queue = _Queue(directory, queue_name)
     me = Holder.me(owner)
     ticket: dict[str, Any] = {**asdict(me), "id": uuid.uuid4().hex, "seen": me.since}
+    got: BoardLock | None = None
     with queue.tickets() as tickets:
-        tickets.append(ticket)
+        if not tickets:  # nobody waiting: take a free board without queueing
+            got = next((lk for lk in locks if lk.try_acquire(owner)), None)
+        if got is None:
+            tickets.append(ticket)
+    if got is not None:
+        return got
     start = time.monotonic()
     next_notice = NOTICE_AFTER_S
-    got: BoardLock | None = None
     try:
         while True:
             with queue.tickets() as tickets:
