@@ -1,7 +1,7 @@
 """SPI blocks at register level, master side, talking to the board's SPI NOR chip.
 
 Two register-block families in the data:
-- `ClassicSpi`: spi_v1/v2 (F1/F2/F4/L1: CR1, CR2, SR, DR; 8- or 16-bit frames by DFF; one
+- `ClassicSpi`: spi_v1/v2 (F1/F2/F4/L0/L1: CR1, CR2, SR, DR; 8- or 16-bit frames by DFF; one
   receive buffer with RXNE and OVR) and spi_v3 (F0/F3/F7/G0/G4/L4...: DS picks 4..16-bit frames,
   a 32-bit receive FIFO with FRXTH choosing 8- or 16-bit RXNE threshold, FRLVL/FTLVL, data
   packing: a 16-bit DR access with 8-bit frames moves two frames). RM0090 28, RM0444 35.
@@ -124,7 +124,9 @@ class ClassicSpi(_SpiBase):
             },
         )  # fmt: skip
         self.CR1, self.CR2, self.SR, self.DR = 0x00, 0x04, 0x08, 0x0C
-        self.fifo = bool(self.b.FRXTH)  # spi_v3: receive FIFO and data packing
+        # spi_v3 (F0/F3/F7/G0/G4/L4/L5...) has the receive FIFO and data packing; v1/v2 (F1, F2,
+        # F4, L0, L1) have none, although the data's spi_v2_i2s layout also lists DS/FRXTH.
+        self.fifo = ctx.version.startswith("v3") and bool(self.b.FRXTH)
         super().__init__(ctx)
         self.reset()
 
