@@ -7,11 +7,19 @@ from stm32_hil.an3155.errors import (
     NoResponseError,
     SyncError,
     UnexpectedReplyError,
+    UnstableReadError,
     UnsupportedCommandError,
     VerifyError,
 )
 from stm32_hil.an3155.framing import ACK, NACK, Command
-from stm32_hil.an3155.image import pages_for, read_image, verify_image, write_image
+from stm32_hil.an3155.image import (
+    ImageData,
+    WriteResult,
+    pages_for,
+    read_image,
+    verify_image,
+    write_image,
+)
 from stm32_hil.an3155.results import ChecksumResult, DeviceInfo, GetResult, IdResult, VersionResult
 
 __all__ = [
@@ -23,14 +31,17 @@ __all__ = [
     "DeviceInfo",
     "GetResult",
     "IdResult",
+    "ImageData",
     "NackError",
     "NoResponseError",
     "SyncError",
     "Timeouts",
     "UnexpectedReplyError",
+    "UnstableReadError",
     "UnsupportedCommandError",
     "VerifyError",
     "VersionResult",
+    "WriteResult",
     "pages_for",
     "read_image",
     "stm32_crc32",

@@ -66,6 +66,33 @@ class Timeouts:
     drain: float = 0.02
 
 
+# Longest frame the ROM may be collecting: an Extended Erase list of 0xFFF0 pages and its XOR.
+LONGEST_ROM_FRAME = 2 * 0xFFF0 + 1
+RESYNC_BURST = 4096
+
+
+def _fill_byte(frame: bytes) -> int:
+    """The byte that resynchronisation repeats: one that completes no frame the ROM accepts.
+
+    Repeating a byte v, every frame the ROM may be collecting fails: an address or a length
+    of v bytes XORs to 0, not v; a data or erase list of count v holds v + 1 bytes v, which
+    XOR with the count to 0 when v is even; a command pair (v, v) is not a complement. 0xFF
+    fails the data rule (N = FF, 256 x FF, XOR FF is a valid write of 0xFF bytes), so v is
+    even and non-zero (0000/0000/00 would be an erase of page 0). A pending command byte is
+    completed only by its complement, so v is not the complement of a command that changes
+    or starts anything. Finally v does not occur in the last frame sent: the frame minus one
+    dropped byte, completed with v, passes its XOR exactly when v equals the dropped byte.
+    """
+    present = set(frame)
+    allowed = [v for v in range(0xFE, 0, -2) if (v ^ 0xFF) not in _ACTING_COMMANDS]
+    return next((v for v in allowed if v not in present), allowed[0])
+
+
+_ACTING_COMMANDS = frozenset(
+    int(c) for c in Command if c not in (Command.GET, Command.GET_VERSION, Command.GET_ID)
+)
+
+
 class Bootloader:
     """Talks AN3155 to a part that sits in its system bootloader."""
 
@@ -83,6 +110,7 @@ class Bootloader:
         self.trace = trace
         self._timeout: float | None = None
         self._needs_resync = False
+        self._last_frame = b""
         self.info: DeviceInfo | None = None
 
     # -- low level ---------------------------------------------------------------------
@@ -94,6 +122,8 @@ class Bootloader:
     def _write(self, data: bytes) -> None:
         if self.trace:
             self.trace(">", data)
+        if len(data) > 2:
+            self._last_frame = bytes(data)
         self.port.write(data)
 
     def _read(
@@ -152,23 +182,51 @@ class Bootloader:
     def resync(self) -> None:
         """Bring a ROM that may be mid-command back to "waiting for a command", aligned.
 
-        Sends single 0xFF bytes, one at a time, until an ACK/NACK comes back. Whatever frame
-        the ROM was collecting is completed with 0xFF and fails its checksum (an Extended Erase
-        count FFFF needs checksum 00), and in the command state FF FF is an invalid pair. As a
-        reply can only follow the byte that completed a unit, the ROM is then exactly at the
-        start of a command -- pairs (stm32flash's FF 00) can leave it one byte off.
+        Sends a fill byte (see `_fill_byte`), one at a time, until an ACK/NACK comes back.
+        Whatever frame the ROM was collecting is completed with it and fails, and in the
+        command state a pair of it is an invalid command. As a reply can only follow the byte
+        that completed a unit, the ROM is then exactly at the start of a command -- pairs
+        (stm32flash's FF 00) can leave it one byte off.
+
+        A noisy Extended Erase count can leave the ROM collecting a page list of up to 0xFFF0
+        entries (131 041 bytes), far beyond what single bytes reach in reasonable time: then
+        the fill byte goes out in bursts until the list completes (and fails), the burst's
+        leftover pairs are NACKed and drained, and single bytes align.
         """
         self._needs_resync = False
+        fill = _fill_byte(self._last_frame)
         self.port.reset_input_buffer()
-        for _ in range(MAX_FRAME + 8):
-            self._write(b"\xff")
+        if self._single_fill(MAX_FRAME + 8, fill):
+            return
+        sent = 0
+        while sent < LONGEST_ROM_FRAME:
+            self._write(bytes((fill,)) * RESYNC_BURST)
+            sent += RESYNC_BURST
+            baud = getattr(self.port, "baudrate", None) or 115200
+            self._set_timeout(self.timeouts.drain + RESYNC_BURST * 11 / baud)  # its wire time
+            if self.port.read(1):
+                self._drain()
+                if self._single_fill(4, fill):
+                    return
+                break
+        # Not even a NACK: the ROM may be back in autobaud (a reset happened). Sync again.
+        self.sync()
+
+    def _single_fill(self, count: int, fill: int) -> bool:
+        """Up to `count` single fill bytes until an ACK/NACK answers one (then drained)."""
+        for _ in range(count):
+            self._write(bytes((fill,)))
             self._set_timeout(self.timeouts.drain)
             got = bytes(self.port.read(1))
             if got and got[0] in (ACK, NACK):
                 self._drain()
-                return
-        # Not even a NACK: the ROM may be back in autobaud (a reset happened). Sync again.
-        self.sync()
+                self._last_frame = b""
+                return True
+        return False
+
+    def out_of_step(self) -> None:
+        """Resynchronise before the next command (a caller saw an exchange go wrong)."""
+        self._needs_resync = True
 
     def _drain(self) -> None:
         self._set_timeout(self.timeouts.drain)

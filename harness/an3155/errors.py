@@ -97,3 +97,18 @@ class UnsupportedCommandError(ProtocolError):
             f"({' '.join(f'{c:02X}' for c in available)})",
             hint="pick the command the part implements (e.g. Erase 0x43 vs Extended Erase 0x44)",
         )
+
+
+class UnstableReadError(ProtocolError):
+    """Confirmed reads of one frame never agreed: the line corrupts more than it delivers."""
+
+    def __init__(self, address: int, length: int, attempts: int) -> None:
+        self.address = address
+        self.length = length
+        self.attempts = attempts
+        super().__init__(
+            f"Read Memory at 0x{address:08X}: {attempts} reads of {length} byte(s) never "
+            "returned the same data twice",
+            hint="Read Memory replies carry no checksum, so only agreeing reads are trusted; "
+            "check the cable, lower the baud rate or shorten the line",
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import termios
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,9 +24,30 @@ def _open(port: str, baud: int) -> serial.SerialBase:
     if port.startswith("sim://"):
         import stm32_hil.sim.links.serial_link  # noqa: F401 - registers the sim:// scheme
     try:
-        return serial.serial_for_url(port, baudrate=baud, parity=serial.PARITY_EVEN, timeout=0.5)
+        ser = serial.serial_for_url(port, baudrate=baud, parity=serial.PARITY_EVEN, timeout=0.5)
     except (serial.SerialException, ValueError) as exc:
         raise ConfigError(f"cannot open {port}: {exc}", hint="check the port name/URL") from None
+    if not _keeps_parity(ser):
+        # A pseudo-terminal (e.g. `hil sim serve --pty`) drops PARENB and then refuses to be
+        # set to even parity again. Parity does not exist on a pty's "wire": 8N1 carries the
+        # same bytes, and the far end (a served board) treats the line as matched.
+        ser.parity = serial.PARITY_NONE
+        console.print(f"note: {port} cannot carry parity (a pseudo-terminal?); using 8N1")
+    return ser
+
+
+def _keeps_parity(ser: serial.SerialBase) -> bool:
+    """Whether a tty kept the even parity it was opened with (a URL port always does)."""
+    try:
+        fd = ser.fileno()
+    except (AttributeError, serial.SerialException, OSError, ValueError):
+        return True
+    if not isinstance(fd, int):
+        return True
+    try:
+        return bool(termios.tcgetattr(fd)[2] & termios.PARENB)
+    except termios.error:
+        return True
 
 
 @contextmanager
@@ -76,6 +98,10 @@ class _IntType(click.ParamType):
 _int = _IntType()
 
 
+def _retried(retries: int) -> str:
+    return f" ({retries} exchange(s) repeated after line errors)" if retries else ""
+
+
 port_option = click.option(
     "--port", "-p", required=True, help="tty, rfc2217://, socket:// or sim://BOARD"
 )
@@ -113,13 +139,16 @@ def info(port: str, baud: int) -> None:
 @baud_option
 @click.option("--address", "-a", type=_int, default=0x08000000, show_default=True)
 @click.option("--length", "-l", type=_int, required=True)
+@click.option(
+    "--confirm", is_flag=True, help="read every frame until two reads agree (noisy lines)"
+)
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
-def read(port: str, baud: int, address: int, length: int, output: Path) -> None:
+def read(port: str, baud: int, address: int, length: int, confirm: bool, output: Path) -> None:
     """Read LENGTH bytes at ADDRESS into OUTPUT."""
     with _session(port, baud) as bl, _bar("read", length) as progress:
-        data = read_image(bl, address, length, progress)
+        data = read_image(bl, address, length, progress, confirm=confirm)
     output.write_bytes(data)
-    console.print(f"{len(data)} bytes from 0x{address:08X} -> {output}")
+    console.print(f"{len(data)} bytes from 0x{address:08X} -> {output}{_retried(data.retries)}")
 
 
 @an3155.command()
@@ -158,13 +187,27 @@ def write(
             last = (address + len(data) - 1 - 0x08000000) // page_size
             bl.erase_pages(list(range(first, last + 1)))
         with _bar("write", len(data)) as progress:
-            write_image(bl, address, data, progress)
+            result = write_image(bl, address, data, progress)
+        retries = result.retries
         if verify:
             with _bar("verify", len(data)) as progress:
-                verify_image(bl, address, data, progress)
+                retries += verify_image(bl, address, data, progress, confirm=True).retries
     console.print(
-        f"{len(data)} bytes written at 0x{address:08X}" + (", verified" if verify else "")
+        f"{len(data)} bytes written at 0x{address:08X}"
+        + (", verified" if verify else "")
+        + _retried(retries)
     )
+
+
+@an3155.command()
+@port_option
+@baud_option
+@click.argument("address", type=_int)
+def go(port: str, baud: int, address: int) -> None:
+    """Start the code whose vector table is at ADDRESS (MSP from it, PC from ADDRESS + 4)."""
+    with _session(port, baud) as bl:
+        bl.go(address)
+    console.print(f"started the code at 0x{address:08X}; the bootloader no longer answers")
 
 
 @an3155.command()

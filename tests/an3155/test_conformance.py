@@ -6,6 +6,7 @@ Under CI=true a missing tool is a failure, not a skip: the point is that CI prov
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -60,13 +61,15 @@ def test_stm32flash_identify_read_write_verify_erase(
     assert f"0x{board.part.pid:04x}" in out.lower()
     assert f"Version      : 0x{board.part.bootloader.version:02x}" in out
     # full flash read equals the cells
-    board.flash.array.data[:IMAGE_SIZE] = os.urandom(IMAGE_SIZE)
+    board.flash.array.data[:IMAGE_SIZE] = random.Random(1).randbytes(IMAGE_SIZE)
     full = tmp_path / "full.bin"
     _run(stm32flash_cmd(path, "-r", str(full)))
     assert full.read_bytes() == bytes(board.flash.array.data)
     # erase + write + verify (stm32flash erases the pages it writes, then verifies)
     image = tmp_path / "image.bin"
-    data = b"\xff" * 8 + os.urandom(IMAGE_SIZE - 8)  # keep the G0 "empty" for re-entry
+    data = b"\xff" * 8 + random.Random(2).randbytes(
+        IMAGE_SIZE - 8
+    )  # keep the G0 "empty" for re-entry
     image.write_bytes(data)
     _run(stm32flash_cmd(path, "-w", str(image), "-v"))
     assert bytes(board.flash.array.data[:IMAGE_SIZE]) == data
@@ -93,7 +96,7 @@ def test_stm32loader_identify_erase_write_verify_read(
     board, path, family = served
     board.flash.array.data[:0x100] = b"\x00" * 0x100
     image = tmp_path / "image.bin"
-    data = b"\xff" * 8 + os.urandom(0x2000 - 8)
+    data = b"\xff" * 8 + random.Random(3).randbytes(0x2000 - 8)
     image.write_bytes(data)
     out = _run(stm32loader_cmd(path, "-e", "-w", "-v", str(image), family=family))
     assert f"0x{board.part.pid:x}" in out.lower()

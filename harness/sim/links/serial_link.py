@@ -240,7 +240,9 @@ class SimSerial(serial.SerialBase):
             if len(self._rx) >= size or clock.now >= deadline:
                 break
             nxt = clock.next_event()
-            if board.core is None:
+            if board.core is None or board.core.halted:
+                # Only scheduled events (the ROM's replies, BSY ends) can produce a byte: jump
+                # from one to the next instead of stepping a core that does not run.
                 if nxt is None or nxt > deadline:  # nothing can produce a byte any more
                     break
                 board.run(max(1, nxt - clock.now))
