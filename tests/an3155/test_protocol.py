@@ -18,9 +18,18 @@ from stm32_hil.an3155 import (
     write_image,
 )
 from stm32_hil.an3155.framing import ACK, NACK
+from stm32_hil.parts.catalogue import BootloaderInfo
 from stm32_hil.sim.board import SimBoard
 from stm32_hil.sim.links.line import LineFaults
 from stm32_hil.sim.links.serial_link import open_sim_port
+
+
+def rom_info(board: SimBoard) -> BootloaderInfo:
+    """The part's bootloader facts (every part these tests use has a system bootloader)."""
+    info = board.part.bootloader
+    assert info is not None
+    return info
+
 
 pytestmark = pytest.mark.sim_only
 
@@ -29,9 +38,9 @@ def test_identity_comes_from_the_catalogue(board: SimBoard, bl: Bootloader) -> N
     info = bl.info
     assert info is not None
     assert info.id.pid == board.part.pid
-    assert info.get.version == board.part.bootloader.version
-    assert info.get.commands == board.part.bootloader.commands
-    assert info.version.version == board.part.bootloader.version
+    assert info.get.version == rom_info(board).version
+    assert info.get.commands == rom_info(board).commands
+    assert info.version.version == rom_info(board).version
 
 
 def test_full_flash_read_matches_cells(board: SimBoard, bl: Bootloader) -> None:
@@ -90,7 +99,7 @@ def test_mass_and_bank_erase(board: SimBoard, bl: Bootloader) -> None:
 def test_get_checksum_where_implemented(board: SimBoard, bl: Bootloader) -> None:
     data = random.Random(3).randbytes(1024)
     board.flash.array.data[:1024] = data
-    if 0xA1 in board.part.bootloader.commands:
+    if 0xA1 in rom_info(board).commands:
         assert bl.get_checksum(0x08000000, 1024).crc == stm32_crc32(data)
     else:
         with pytest.raises(UnsupportedCommandError):
@@ -111,7 +120,7 @@ def test_bad_checksums_and_addresses_are_nacked(board: SimBoard) -> None:
     port.write(b"\x00")
     assert port.read(1) == bytes((NACK,))
     bl = Bootloader(port)
-    assert bl.get().version == board.part.bootloader.version
+    assert bl.get().version == rom_info(board).version
 
 
 def test_garbage_then_resync(board: SimBoard, bl: Bootloader) -> None:
@@ -129,7 +138,7 @@ def test_timeout_mid_data_frame_then_recovery(board: SimBoard, bl: Bootloader) -
     bl.port.write(b"\x31\xce" + bytes.fromhex("0800000008") + b"\xff\x01\x02")
     bl.port.read(2)
     bl._needs_resync = True
-    assert bl.get_version().version == board.part.bootloader.version
+    assert bl.get_version().version == rom_info(board).version
     assert board.flash.array.is_blank(0, 256)
 
 
