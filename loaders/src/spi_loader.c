@@ -9,8 +9,8 @@
  * with a Winbond W25Q16 (2 MiB, 4 KiB sectors, 1-1-1 commands, 3-byte address), and FAULT_*
  * macros that reproduce loader bugs seen in the field (see mk/spi.mk):
  *   FAULT_NO_WEL    page program without Write Enable first: the chip ignores it
- *   FAULT_CS_HELD   chip select never released after a page program: the program never
- *                   starts and every later byte belongs to the same command
+ *   FAULT_CS_HELD   chip select not released after the last page program of a Write: that
+ *                   page never starts programming (a chip starts at NCS rising)
  * Registers are written as the reference manuals describe (RM0444 35, RM0383 20); every wait
  * is bounded.
  */
@@ -165,7 +165,7 @@ static int write_enable(void) {
     return (status & 0x02u) != 0u;
 }
 
-static int program_page(uint32_t offset, const uint8_t *data, uint32_t size) {
+static int program_page(uint32_t offset, const uint8_t *data, uint32_t size, int last) {
 #if !defined(FAULT_NO_WEL)
     if (!write_enable()) return 0;
 #endif
@@ -174,11 +174,12 @@ static int program_page(uint32_t offset, const uint8_t *data, uint32_t size) {
              xfer((uint8_t)(offset >> 8), 0) && xfer((uint8_t)offset, 0);
     for (uint32_t i = 0; ok && i < size; i++) ok = xfer(data[i], 0);
 #if defined(FAULT_CS_HELD)
-    return ok;                                   /* NCS stays low: the program never starts */
+    if (last) return ok;                         /* NCS stays low: the program never starts */
 #else
+    (void)last;
+#endif
     cs_high();
     return ok && wait_ready();
-#endif
 }
 
 /* ---- exported functions ------------------------------------------------------------------------ */
@@ -217,7 +218,7 @@ int Write(uint32_t address, uint32_t size, uint8_t *buffer) {
     while (size) {
         uint32_t chunk = PAGE - (offset % PAGE);
         if (chunk > size) chunk = size;
-        if (!program_page(offset, buffer, chunk)) return 0;
+        if (!program_page(offset, buffer, chunk, chunk == size)) return 0;
         offset += chunk;
         buffer += chunk;
         size -= chunk;
