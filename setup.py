@@ -29,5 +29,13 @@ def _packages() -> tuple[list[str], dict[str, str]]:
     return packages, package_dir
 
 
+# The test firmware images the suites load (firmware/<part>/*.bin, built and checked in the
+# repository) ship inside the suites package, so an installed `hil run` finds them; the
+# file patterns are in pyproject.toml's package-data.
+SUITES_FIRMWARE = "stm32_hil_suites.firmware"
+
 PACKAGES, PACKAGE_DIR = _packages()
-setup(packages=PACKAGES, package_dir=PACKAGE_DIR)
+setup(
+    packages=[*PACKAGES, SUITES_FIRMWARE],
+    package_dir={**PACKAGE_DIR, SUITES_FIRMWARE: "firmware"},
+)

@@ -9,7 +9,6 @@ simulator (its ROM records what the core looked like at the jump: `sim_only`).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,11 +18,11 @@ from stm32_hil.flows.internal_flash import internal_flash
 from stm32_hil.report import attach_text, step
 from stm32_hil.target import Target
 from stm32_hil.target.base import Capability, Pin, ResetKind
+from stm32_hil_suites import FIRMWARE
 
 # Our jump test firmware exists for G0 and H7 (firmware/).
 pytestmark = [pytest.mark.needs("uart"), pytest.mark.family("g0", "h7")]
 
-FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
 FIRMWARE_DIRS = {"g0": "g071", "h7": "h743"}  # one build per family, linked for its smallest RAM
 G0_FLASH_ACR = 0x40022000
 G0_ACR_EMPTY = 1 << 16

@@ -6,8 +6,6 @@ The image is the committed firmware/<part>/swd_off.bin (PA13/PA14 as outputs at 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from stm32_hil.errors import ProtectionError, TargetError
@@ -16,6 +14,7 @@ from stm32_hil.flows.recover import connect_under_reset, recover
 from stm32_hil.report import attach_text, step
 from stm32_hil.target import Target
 from stm32_hil.target.base import Capability, Pin, ResetKind
+from stm32_hil_suites import FIRMWARE
 
 pytestmark = [
     pytest.mark.destructive,
@@ -23,7 +22,6 @@ pytestmark = [
     pytest.mark.family("g0", "h7"),  # the swd_off test firmware exists for these families
 ]
 
-FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
 FIRMWARE_DIRS = {"g0": "g071", "h7": "h743"}
 G0_FLASH_ACR = 0x40022000
 G0_ACR_EMPTY = 1 << 16
