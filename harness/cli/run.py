@@ -25,7 +25,15 @@ from stm32_hil.cli.console import make_console
 SUITES_PACKAGE = "stm32_hil_suites"
 # What the suites need whatever the user's configuration: importlib mode (suite modules share
 # names like test_recovery.py with user tests), and no cache written into the user's tree.
-PYTEST_BASE = ["-p", "no:cacheprovider", "--import-mode=importlib"]
+# `hil` itself has imported the product's modules before pytest starts, so pytest's notice
+# that it cannot assert-rewrite them (they hold no tests) is noise here.
+PYTEST_BASE = [
+    "-p",
+    "no:cacheprovider",
+    "--import-mode=importlib",
+    "-W",
+    "ignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning",
+]
 # pytest configuration files in the order pytest itself looks for them in a directory.
 CONFIG_FILES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
 CONFIG_SECTIONS = {
