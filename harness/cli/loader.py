@@ -124,7 +124,8 @@ def info(paths: tuple[str, ...]) -> None:
     show_default=True,
     type=click.FloatRange(min=0.1),
     metavar="SECONDS",
-    help="wall-clock bound of one loader call on a simulated board",
+    help="wall-clock seconds the loader calls of one check may take on a simulated board "
+    "(past it the check has no verdict, exit 2)",
 )
 @click.option(
     "--only",

@@ -32,7 +32,7 @@ def _table(path: str, results: list[CheckResult]) -> Table:
     table.add_column("unmodelled blocks used", overflow="fold")
     for res in results:
         verdict = "[dim]n/a[/dim]" if res.verdict == "not applicable" else MARK[res.passed]
-        if res.verdict == "internal error":
+        if res.verdict in ("internal error", "no verdict"):
             verdict = "[red]no verdict[/red]"
         elif res.passed is False and res.verdict != "finding":
             verdict += f"\n[yellow]{res.verdict}[/yellow]"
@@ -140,8 +140,10 @@ def run_validate(
         if gap:
             console.print(f"[yellow]{gap}[/yellow]")
         records += [r.record() for r in results]
-        if any(r.verdict == "internal error" for r in results):
-            err.print(f"[red]error:[/red] {path}: some checks could not be judged (internal error)")
+        unjudged = [r for r in results if r.verdict in ("internal error", "no verdict")]
+        if unjudged:
+            why = "; ".join(f"{r.check}: {r.detail.splitlines()[0]}" for r in unjudged)
+            err.print(f"[red]error:[/red] {path}: no verdict for some checks ({why})")
             status = 2
         elif failed and status == 0:
             status = 1

@@ -132,6 +132,28 @@ class LoaderFault(LoaderCallError):
     """The core faulted or locked up inside the loader."""
 
 
+class HarnessLimit(LoaderTimeout):
+    """The call was stopped at the harness's wall-clock bound: no verdict, not a finding."""
+
+
+@dataclass
+class WallBudget:
+    """A wall-clock budget shared by every call made for one check (simulator only).
+
+    Virtual-time budgets bound what the loader may take; this bounds what the host spends
+    simulating it, so a loader spinning where the simulator cannot skip ends in bounded time.
+    """
+
+    seconds: float
+    until: float = 0.0
+
+    def start(self) -> None:
+        self.until = _now() + self.seconds
+
+    def end(self) -> float:
+        return self.until if self.until else _now() + self.seconds
+
+
 class HostReadError(LoaderError):
     """The host's own read of the memory-mapped window failed (a loader without Read).
 
@@ -157,7 +179,7 @@ class LoaderRunner:
     stack_size: int = DEFAULT_STACK
     max_buffer: int | None = None
     shift: int = 0
-    wall_limit: float | None = None
+    wall_limit: float | WallBudget | None = None
     datasheet: dict[str, float] | None = None
     region: MemoryRegion = field(init=False)
     stack_top: int = field(init=False)
@@ -353,7 +375,9 @@ class LoaderRunner:
             return tgt.wait_for_halt(limit)
         clock = sim.clock
         deadline = clock.now + int(limit * clock.hz)
-        wall_end = _now() + self.wall_limit
+        budget = self.wall_limit
+        wall_end = budget.end() if isinstance(budget, WallBudget) else _now() + budget
+        seconds = budget.seconds if isinstance(budget, WallBudget) else budget
         step = max(1, clock.hz // 1000)  # the slice SimTarget.wait_for_halt runs
         while not core.halted:
             if clock.now >= deadline:
@@ -361,14 +385,17 @@ class LoaderRunner:
             if _now() > wall_end:
                 tgt.halt()
                 done = (clock.now - (deadline - int(limit * clock.hz))) / clock.hz
-                raise self._error(
-                    LoaderTimeout,
-                    f"{name} ran {done:.3f} s of virtual time in {self.wall_limit:g} s of wall "
-                    "time without returning: stopped at the harness's wall-clock limit",
+                error = self._error(
+                    HarnessLimit,
+                    f"{name} ran {done:.3f} s of virtual time without returning when the "
+                    f"harness's wall-clock limit ({seconds:g} s) ran out: no verdict",
                     name,
-                    hint="the loader spins in a loop the simulator cannot skip; raise the "
-                    "wall-clock limit or look at the last executed addresses",
+                    hint="the loader spins where the simulator cannot skip ahead, or the check "
+                    "moves more data than fits the limit; raise --wall-limit",
+                    judged=True,
                 )
+                error.verdict = "no verdict"
+                raise error
             sim.run(min(step, deadline - clock.now))
         return HaltReason(core.halt_reason)
 
@@ -692,9 +719,11 @@ def _now() -> float:
 __all__ = [
     "Budgets",
     "CallResult",
+    "HarnessLimit",
     "HostReadError",
     "LoaderCallError",
     "LoaderFault",
     "LoaderRunner",
     "LoaderTimeout",
+    "WallBudget",
 ]

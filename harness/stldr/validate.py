@@ -26,7 +26,7 @@ from stm32_hil.stldr.controller import ControllerState, read_state
 from stm32_hil.stldr.elf import Stldr
 from stm32_hil.stldr.errors import Finding
 from stm32_hil.stldr.flm import Flm
-from stm32_hil.stldr.runner import LoaderCallError, LoaderRunner
+from stm32_hil.stldr.runner import HarnessLimit, LoaderCallError, LoaderRunner, WallBudget
 from stm32_hil.stldr.timing import board_datasheet, judge
 from stm32_hil.target.base import Target
 
@@ -53,8 +53,9 @@ ALWAYS = ("ram_fit", "device_fit")
 # A whole-device pass on a board whose chip capacity is unknown (hardware without a chip in
 # its inventory entry) is refused above this size: the declared size is all there is to go by.
 MAX_UNKNOWN_DEVICE = 512 * 1024 * 1024
-# Default wall-clock bound of one loader call on a simulated board, in seconds.
-CALL_WALL_LIMIT = 300.0
+# Default wall-clock bound of the loader calls of one check on a simulated board, in seconds.
+CHECK_WALL_LIMIT = 900.0
+CALL_WALL_LIMIT = CHECK_WALL_LIMIT  # the name the CLI knew it by
 FULL_READ_LIMIT = 64 * 1024 * 1024
 # QUADSPI registers read over the debug port to tell why a Read went wrong (RM0433 23.5,
 # RM0410 14.5, RM0386 12.5: the same layout on H7, F7 and F4).
@@ -163,7 +164,9 @@ class Validator:
     full_read_limit: int = FULL_READ_LIMIT
     progress: Progress | None = None
     buffers: tuple[int, ...] = ()  # extra RAM buffer sizes for the whole-device read
-    wall_limit: float | None = CALL_WALL_LIMIT  # per loader call, simulator only
+    # Wall-clock seconds of simulation one check may use (simulator only): a shared WallBudget
+    # after construction, passed to every runner the check makes.
+    wall_limit: float | WallBudget | None = CHECK_WALL_LIMIT
     results: list[CheckResult] = field(default_factory=list)
     # In the order they run; a validator for another kind of loader adds its own.
     checks: ClassVar[tuple[str, ...]] = CHECKS
@@ -180,6 +183,8 @@ class Validator:
         self.capacity = self._capacity()
         self.groups = self._groups()
         self._order_runners: list[LoaderRunner] = []  # their calls are timed too
+        if isinstance(self.wall_limit, int | float):
+            self.wall_limit = WallBudget(float(self.wall_limit))
 
     # -- driver ----------------------------------------------------------------------------------
     def run(self, only: tuple[str, ...] | None = None) -> list[CheckResult]:
@@ -191,6 +196,8 @@ class Validator:
                 self._add(check, None, f"not run: {blocked}")
                 continue
             self._mark = self._gaps.mark() if self._gaps is not None else 0
+            if isinstance(self.wall_limit, WallBudget):
+                self.wall_limit.start()
             try:
                 detail = getattr(self, f"check_{check}")()
                 self._add(check, True, detail)
@@ -198,6 +205,9 @@ class Validator:
                 self._add(check, False, str(exc))
                 if check in ("ram_fit", "device_fit", "init"):
                     blocked = f"{check} failed"
+            except HarnessLimit as exc:
+                self._add(check, None, exc.message + f" ({exc.hint})", "no verdict")
+                self._fresh()
             except LoaderCallError as exc:
                 detail = exc.message + (f" ({exc.hint})" if exc.hint else "")
                 self._add(check, False, detail, exc.verdict)
@@ -979,7 +989,7 @@ def validate(
     only: tuple[str, ...] | None = None,
     progress: Progress | None = None,
     buffers: tuple[int, ...] = (),
-    wall_limit: float | None = CALL_WALL_LIMIT,
+    wall_limit: float | None = CHECK_WALL_LIMIT,
 ) -> list[CheckResult]:
     """Run the checks (all, or `only`) of `stldr` on `target`; never raises for a finding."""
     cls = Validator
