@@ -84,7 +84,7 @@ class _Wired:
             needed += ["IO2", "IO3"]
         if lines >= 8:
             needed += [f"IO{i}" for i in range(4, 8)]
-        return wiring.problems(tuple(s for s in needed if s in wiring.signals))
+        return wiring.problems(tuple(s for s in needed if s in wiring.declared))
 
     def _cut_unwired(self) -> None:
         """After a command's phases went out: a chip the pins do not reach heard nothing."""

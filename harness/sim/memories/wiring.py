@@ -12,8 +12,9 @@ simulator wires (SPI, QUADSPI, OCTOSPI):
   NCS = "PB6", ... } }]`). A declared signal reaches the memory only through its declared pin,
   and only while the firmware has that pin in the signal's alternate function (or, for a
   chip select or a bit-banged SPI line, drives it as a GPIO output).
-- Without `pins` the board is wired as the loader configures: whatever pin the firmware muxes
-  a signal onto is taken as wired, and `report()` lists the pins it used.
+- Without `pins` (or for a signal `pins` leaves out) the board is wired as the loader
+  configures: whatever pin the firmware muxes a signal onto is taken as wired, and `report()`
+  lists the pins it used.
 
 Models ask `routes()` (kept until a GPIO port's MODER/AFR changes) and `problems(signals)`;
 the board's `wiring_report()` gives the validator the words for its verdict.
@@ -193,8 +194,8 @@ class Wiring:
         for pin, _af, _block in muxed:
             self.seen.setdefault(signal, pin)
         wired = self.declared.get(signal)
-        if wired is None:
-            if muxed and not self.declared:
+        if wired is None:  # not declared: wired as the loader configures
+            if muxed:
                 pin, af, block = muxed[0]
                 return Route(signal, pin, f"AF{af}", block)
             return Route(signal, None, "")
