@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
 
 from stm32_hil.stldr import load
 
@@ -67,8 +68,10 @@ def _storage_info_offset(data: bytes) -> int:
 
     elf = ELFFile(io.BytesIO(data))
     symtab = elf.get_section_by_name(".symtab")
-    assert symtab is not None
-    (sym,) = symtab.get_symbol_by_name("StorageInfo")
+    assert isinstance(symtab, SymbolTableSection)
+    found = symtab.get_symbol_by_name("StorageInfo")
+    assert found, "no StorageInfo symbol"
+    sym = found[0]
     addr = int(sym["st_value"])
     shndx = sym["st_shndx"]
     if isinstance(shndx, int) and 0 < shndx < elf.num_sections():
