@@ -37,6 +37,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pyocd.board.board import Board
+from pyocd.board.board_ids import BoardInfo
 from pyocd.core import exceptions
 from pyocd.core.plugin import Plugin
 from pyocd.probe.debug_probe import DebugProbe
@@ -490,6 +492,19 @@ class SimProbe(DebugProbe):
     @property
     def capabilities(self) -> set[DebugProbe.Capability]:
         return {DebugProbe.Capability.SWJ_SEQUENCE}
+
+    @property
+    def associated_board_info(self) -> BoardInfo | None:
+        """The board this probe is soldered to, as pyOCD asks a probe: its target type is the
+        part's generated one (`pyocd_targets`), so no `-t` is needed."""
+        from stm32_hil.sim.debug import pyocd_targets
+
+        name = pyocd_targets.register(self.board.part)
+        return BoardInfo(self._board_name, name, None, "STMicroelectronics")
+
+    def create_associated_board(self) -> Board | None:
+        assert self.session is not None
+        return Board(self.session, board_info=self.associated_board_info)
 
     # -- life cycle ---------------------------------------------------------------------
     def open(self) -> None:
