@@ -131,7 +131,7 @@ def info(paths: tuple[str, ...]) -> None:
     "--only",
     default=None,
     metavar="CHECK,...",
-    help="run only these checks (comma-separated; ram_fit always runs): "
+    help="run only these checks (comma-separated; ram_fit and device_fit always run): "
     + ", ".join(CHECKS)
     + "; for a Keil .FLM also "
     + ", ".join(FLM_ONLY),

@@ -26,7 +26,7 @@ from stm32_hil.stldr import load
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "loaders"
 SEED = 0x12F022
-MUTANTS_PER_LOADER = 4
+MUTANTS_PER_LOADER = int(os.environ.get("HIL_LOADER_MUTANTS", "4"))  # more for a nightly run
 MEMORY_LIMIT = 1536 * 1024 * 1024  # address space of one validation (a normal run: ~0.6 GiB)
 RUN_TIMEOUT = 600  # seconds: the harness bound of one validation, not a speed assertion
 ONLY = "metadata,device_fit,init,sector_erase,unaligned_write,whole_device_read,verify,checksum"
