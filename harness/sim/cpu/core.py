@@ -192,6 +192,7 @@ class CortexM:
         self.scs = SystemControlSpace(board, self)
         self.fpb = Fpb(self.kind, self._breakpoints_changed)
         self.dwt = Dwt(board.clock)
+        self.dwt.attach(self)
         self._attach_system_devices()
         self._map_bus()
         self.uc.hook_add(UC_HOOK_INTR, self._on_intr)
