@@ -28,6 +28,18 @@ FLASH_MODELS = {
     "h7": "h7 flash controller (register-level: unlock, program, erase, option bytes)",
     "basic": "basic flash (array + register read-back)",
 }
+SECTOR_MODEL = "sector-erase flash controller (register-level: unlock, program, sector/bank erase)"
+
+
+def _flash_model(part: Part) -> str:
+    """The flash controller model a simulated board of `part` gets (see sim/board.py)."""
+    from stm32_hil.parts.sectors import sector_controller
+
+    if part.flash_controller == "basic" and sector_controller(part) is not None:
+        return SECTOR_MODEL
+    return FLASH_MODELS.get(part.flash_controller, part.flash_controller)
+
+
 # Blocks that get their model only when the inventory wires external flash to them.
 EXTERNAL_MEMORY_KINDS = ("quadspi", "octospi")
 
@@ -115,7 +127,7 @@ def _block_model(part: Part, block: BlockInfo) -> tuple[str, str]:
     "external" (model once external flash is wired), "generic" (register file: a gap).
     """
     if block.name == "FLASH" or block.kind == "flash":
-        return "flash", FLASH_MODELS.get(part.flash_controller, part.flash_controller)
+        return "flash", _flash_model(part)
     if block.kind in EXTERNAL_MEMORY_KINDS:
         return "external", "external memory controller (when wired)"
     row = row_for(block.kind, block.version)
@@ -209,6 +221,7 @@ def describe(part: Part) -> dict[str, Any]:
             "erase_value": fg.erase_value,
         },
         "flash_controller": part.flash_controller,
+        "flash_model": _flash_model(part),
         "bootloader": _bootloader(part),
         "memory": _memory(part),
         "peripherals": blocks,
@@ -248,7 +261,7 @@ def _render(d: dict[str, Any]) -> None:
             f"{_size(fg['page_size'])} pages, {fg['program_unit']}-byte program unit, "
             f"erased 0x{fg['erase_value']:02X}",
         ),
-        ("controller model", FLASH_MODELS.get(d["flash_controller"], d["flash_controller"])),
+        ("controller model", d["flash_model"]),
         ("bootloader", bl_text),
         (
             "blocks",

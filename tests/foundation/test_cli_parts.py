@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,12 +14,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def hil(*args: str) -> subprocess.CompletedProcess[str]:
+    """The command piped; wide enough that a table row is one line (piped default: 100)."""
     return subprocess.run(
         [sys.executable, "-c", "from stm32_hil.cli.main import main; main()", *args],
         capture_output=True,
         text=True,
         cwd=REPO,
         timeout=300,
+        env={**os.environ, "COLUMNS": "200"},
     )
 
 

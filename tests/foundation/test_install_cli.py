@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -87,15 +88,21 @@ def test_no_suites_and_no_paths_is_a_usage_error() -> None:
     assert res.exit_code == 2 and "nothing to run" in res.output
 
 
-def test_piped_console_is_100_columns() -> None:
+def test_piped_console_is_100_columns_unless_columns_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
     assert make_console().width == PIPED_WIDTH  # pytest captures stdout: not a terminal
+    monkeypatch.setenv("COLUMNS", "180")
+    assert make_console().width == 180
 
 
 @pytest.mark.parametrize(
     "command", [["parts", "list", "STM32H7*"], ["parts", "show", "STM32H743ZI"], ["boards"]]
 )
 def test_piped_tables_fit_100_columns(command: list[str]) -> None:
-    done = subprocess.run([*HIL, *command], capture_output=True, text=True, timeout=300)
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    done = subprocess.run([*HIL, *command], capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
     widest = max(len(line) for line in done.stdout.splitlines())
     assert 40 < widest <= PIPED_WIDTH, done.stdout
