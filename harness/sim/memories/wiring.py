@@ -204,16 +204,16 @@ class Wiring:
             self.mismatches.pop(signal, None)
             return Route(signal, wired, f"AF{hit[1]}", hit[2])
         mode, af = self.pin_mode(wired)
-        if mode == MODE_OUTPUT:
-            return Route(signal, wired, "GPIO output")
-        if mode == 0:
-            return Route(signal, wired, "GPIO input")
         if muxed:
             others = ", ".join(m[0] for m in muxed)
             self.mismatches[signal] = (
                 f"the loader drives {signal} on {others}, the board wires {signal} on {wired}"
             )
-        elif mode == MODE_AF:
+        if mode == MODE_OUTPUT:
+            return Route(signal, wired, "GPIO output")
+        if mode == 0:
+            return Route(signal, wired, "GPIO input")
+        if not muxed and mode == MODE_AF:
             self.mismatches.setdefault(
                 signal,
                 f"the board wires {signal} on {wired}, which the loader set to AF{af}, not "
