@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import subprocess
 from pathlib import Path
@@ -43,7 +44,7 @@ def test_runner_programs_reads_back_and_follows_calling_convention() -> None:
 def test_whole_device_read_goes_through_buffer_sized_chunks() -> None:
     target = _target()
     runner = LoaderRunner(target, load(GOOD), max_buffer=0x40000)
-    pattern = bytes(range(256)) * 0x1000
+    pattern = random.Random(0x3F000).randbytes(0x100000)  # no period: a chunk cannot slip
     target.sim.external.write(0x3F000, pattern)
     seen: list[int] = []
     data = runner.read(0x9003F000, len(pattern), progress=lambda done, total: seen.append(done))
