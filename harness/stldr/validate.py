@@ -207,6 +207,8 @@ class Validator:
                     blocked = f"{check} failed"
             except HarnessLimit as exc:
                 self._add(check, None, exc.message + f" ({exc.hint})", "no verdict")
+                if check == "init":
+                    blocked = "init has no verdict"
                 self._fresh()
             except LoaderCallError as exc:
                 detail = exc.message + (f" ({exc.hint})" if exc.hint else "")
