@@ -237,3 +237,19 @@ def test_noisy_line_costs_retries_not_the_session(board: SimBoard) -> None:
             assert errors < 50
     assert port.faults.corrupted > 0
     assert len(got) == len(data)
+
+
+def test_resync_recovers_a_rom_collecting_a_long_erase_list(
+    board: SimBoard, bl: Bootloader
+) -> None:
+    """A corrupted Extended Erase count leaves the ROM waiting for ~64 Ki page numbers."""
+    size = 0x1000
+    data = random.Random(4).randbytes(size)
+    board.flash.array.data[:size] = data
+    bl.port.write(bytes((0x44, 0xBB)))
+    assert bl.port.read(1) == bytes((ACK,))
+    bl.port.write(bytes((0x7F, 0xEE)))  # count - 1 = 0x7FEE: 65518 pages, 131037 more bytes
+    bl.out_of_step()
+    assert bl.get_id().pid == board.part.pid  # single bytes alone would give up long before
+    assert bytes(board.flash.array.data[:size]) == data  # nothing erased on the way
+    assert bl.read_memory(0x08000000, 256) == data[:256]
