@@ -288,6 +288,11 @@ def _sector_groups(device: FlashDevice) -> tuple[tuple[Sector, ...], list[str]]:
                 f"sector group {j} (offset 0x{off:X}, size 0x{size:X}) is empty or out of order"
             )
             continue
+        if size < device.page_size:
+            warnings.append(
+                f"sector group {j} has 0x{size:X}-byte sectors, smaller than the "
+                f"{device.page_size}-byte page"
+            )
         count, rest = divmod(end - off, size)
         if rest:
             warnings.append(

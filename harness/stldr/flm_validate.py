@@ -147,6 +147,19 @@ class FlmValidator(Validator):
             f"0x{r.stack_top:08X}; R9 (static base) 0x{self.stldr.r9 or 0:08X}"
         )
 
+    def check_device_fit(self) -> str:
+        """Besides the .stldr's device fit: an erase unit smaller than a program page cannot be
+        (a damaged table), and erasing the device sector by sector through it never ends."""
+        detail = super().check_device_fit()
+        page = self.flm.device.page_size
+        small = [size for _, _, size in self.groups if size < page]
+        if small:
+            raise Finding(
+                f"the FlashDevice declares {small[0]}-byte sectors, smaller than its {page}-byte "
+                "page: no flash erases less than it programs, the sector list is damaged"
+            )
+        return detail
+
     def check_init(self) -> str:
         r = self.fr
         start = self.flm.device.start

@@ -11,6 +11,8 @@
  * operation restores it, so a programmer can read the device over the debug port.
  *
  * FAULT_PROGRAM_NOTHING: ProgramPage returns 0 (success) without programming anything.
+ * FAULT_ABSOLUTE_CALL (built without -fpic): Init calls through a code address taken at link
+ * time, so it runs only where it is linked (address 0), the classic non-PIC algorithm.
  */
 #include <stdint.h>
 
@@ -187,7 +189,12 @@ int Init(unsigned long adr, unsigned long clk, unsigned long fnc) {
     QSPI_DCR = (23u << 16) | (1u << 8);           /* 2^24 bytes, CSHT 2 cycles */
     QSPI_CR |= CR_EN;
     if (!command(0x66u, 0, 0) || !command(0x99u, 0, 0)) return 1; /* software reset */
+#if defined(FAULT_ABSOLUTE_CALL)
+    int (*volatile ready)(void) = wait_ready;
+    if (!ready()) return 1;
+#else
     if (!wait_ready()) return 1;
+#endif
     return enter_memory_mapped() ? 0 : 1;
 }
 

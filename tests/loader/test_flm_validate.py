@@ -67,6 +67,15 @@ def test_good_algorithm_passes_and_faulty_program_page_is_named() -> None:
     assert verify.passed is False and "a match is adr + sz" in verify.detail
 
 
+def test_algorithm_that_is_not_position_independent_is_named() -> None:
+    """Built without -fpic, Init calls a code address of its link base (0): outside the image."""
+    path = ROOT / "loaders" / "faulty" / "flm_h743_w25q128_absolute_call.FLM"
+    init = _run(path, "nucleo-h743zi", ("init",))["init"]
+    assert init.passed is False
+    assert "outside the loaded algorithm" in init.detail
+    assert "must be position-independent" in init.detail
+
+
 def test_checks_that_do_not_apply_are_listed_not_passed() -> None:
     results = _run(GOOD, "nucleo-h743zi", ("checksum", "read_before_init"))
     for check in NOT_APPLICABLE:
@@ -126,3 +135,39 @@ def test_cli_validate_flm_exit_codes_and_json(tmp_path: Path) -> None:
     records = {r["check"]: r for r in json.loads(out.read_text())}
     assert records["unaligned_write"]["passed"] is False
     assert "ProgramPage" in records["unaligned_write"]["detail"]
+
+
+@pytest.mark.parametrize(
+    ("field", "offset", "value", "check", "words"),
+    [
+        ("szPage", 140, 0, "ram_fit", "szPage 0 cannot be a ProgramPage buffer"),
+        ("szPage", 140, 0x8000_0000, "ram_fit", "do not fit in DTCM"),
+        ("szDev", 136, 0x4000_0000, "device_fit", "declares 1 GiB"),
+        ("szDev", 136, 0, "device_fit", "DeviceSize is 0"),
+        ("sector size", 160, 0, "device_fit", "no usable sector"),
+        ("sector size", 160, 1, "device_fit", "1-byte sectors, smaller than its 256-byte page"),
+    ],
+)
+def test_damaged_flash_device_gives_a_verdict_before_any_call(
+    field: str, offset: int, value: int, check: str, words: str
+) -> None:
+    """Sizes in the FlashDevice table are judged against the board before a buffer is made."""
+    import io
+    import struct
+    import time
+
+    from elftools.elf.elffile import ELFFile
+
+    data = bytearray(GOOD.read_bytes())
+    elf = ELFFile(io.BytesIO(bytes(data)))
+    (sym,) = elf.get_section_by_name(".symtab").get_symbol_by_name("FlashDevice")  # type: ignore[union-attr]
+    seg = next(elf.iter_segments())
+    struct.pack_into("<I", data, seg["p_offset"] + sym["st_value"] - seg["p_vaddr"] + offset, value)
+    target = SimTarget(Inventory.load().get("nucleo-h743zi"))
+    start = time.monotonic()
+    results = {
+        r.check: r for r in validate(target, load(bytes(data), name=f"{field}.FLM"), only=("init",))
+    }
+    assert time.monotonic() - start < 60
+    assert results[check].passed is False and words in results[check].detail, field
+    assert results["init"].passed is None  # not run: nothing was called on a damaged table
