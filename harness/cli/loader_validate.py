@@ -32,7 +32,9 @@ def _table(path: str, results: list[CheckResult]) -> Table:
     table.add_column("unmodelled blocks used", overflow="fold")
     for res in results:
         verdict = "[dim]n/a[/dim]" if res.verdict == "not applicable" else MARK[res.passed]
-        if res.verdict in ("internal error", "no verdict"):
+        if res.verdict == "not applicable":
+            verdict = "[dim]n/a[/dim]"
+        elif res.verdict in ("internal error", "no verdict"):
             verdict = "[red]no verdict[/red]"
         elif res.passed is False and res.verdict != "finding":
             verdict += f"\n[yellow]{res.verdict}[/yellow]"

@@ -27,3 +27,8 @@ class LayoutError(LoaderError):
 
 class Finding(Exception):
     """A validation check failed: the message says what, in plain words, with the address."""
+
+
+class NotApplicable(Exception):
+    """The check cannot judge this loader or board (an optional function is absent, the
+    state it needs is not observable): reported as not run, never as a pass."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from stm32_hil.errors import HarnessError
-from stm32_hil.stldr.errors import Finding
+from stm32_hil.stldr.errors import Finding, NotApplicable
 from stm32_hil.stldr.runner import DEFAULT_STACK, MIN_BUFFER, LoaderCallError, LoaderRunner
 from stm32_hil.target.base import ResetKind
 
@@ -61,7 +61,7 @@ def read_before_init(v: Validator) -> str:
     st = v.stldr
     has = {name: name in st.functions for name in ("Read", "Verify", "CheckSum")}
     if not any(has.values()):
-        return (
+        raise NotApplicable(
             "no Read, Verify or CheckSum: a programmer reads the window Init maps, nothing of "
             "the loader runs before Init"
         )
@@ -160,10 +160,7 @@ def wrong_base(v: Validator) -> str:
     elif st.trap_address - step >= region.base:
         shift = -step
     else:
-        return (
-            f"not checked: {region.name} has no room to load the image a second time "
-            "(informational)"
-        )
+        raise NotApplicable(f"{region.name} has no room to load the image a second time")
     try:
         runner = v._new_runner(shift=shift, reinit=True)
         runner.init()
@@ -182,7 +179,7 @@ def wrong_base(v: Validator) -> str:
             "core stayed inside the image (informational: its data is position-dependent)"
         )
     except HarnessError as exc:
-        return f"not checked: {exc.message} (informational)"
+        raise NotApplicable(f"the image cannot be moved: {exc.message}") from None
     finally:
         v._fresh()
     return (

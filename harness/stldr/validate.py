@@ -24,7 +24,7 @@ from stm32_hil.stldr import programmer
 from stm32_hil.stldr.checks import MAX_PAGE, MIN_PAGE, check_fits
 from stm32_hil.stldr.controller import ControllerState, read_state
 from stm32_hil.stldr.elf import Stldr
-from stm32_hil.stldr.errors import Finding
+from stm32_hil.stldr.errors import Finding, NotApplicable
 from stm32_hil.stldr.flm import Flm
 from stm32_hil.stldr.runner import HarnessLimit, LoaderCallError, LoaderRunner, WallBudget
 from stm32_hil.stldr.timing import board_datasheet, judge
@@ -201,6 +201,8 @@ class Validator:
             try:
                 detail = getattr(self, f"check_{check}")()
                 self._add(check, True, detail)
+            except NotApplicable as exc:
+                self._add(check, None, f"not applicable: {exc}", "not applicable")
             except Finding as exc:
                 self._add(check, False, str(exc))
                 if check in ("ram_fit", "device_fit", "init"):
@@ -453,7 +455,7 @@ class Validator:
         """
         model = self.device.model
         if model is None:
-            return "not observable on hardware (needs the flash model's WIP state)"
+            raise NotApplicable("not observable on hardware (needs the flash model's WIP state)")
         r = self.r
         r.init()
         clock = self.target.sim.clock  # type: ignore[union-attr]
@@ -552,7 +554,9 @@ class Validator:
         if "MassErase" not in self.stldr.functions:
             # ST's loader template lists MassErase as optional: without it STM32CubeProgrammer
             # erases a full chip sector by sector through SectorErase.
-            return "no MassErase function (optional: a full erase goes sector by sector)"
+            raise NotApplicable(
+                "no MassErase function (optional: a full erase goes sector by sector)"
+            )
         start = self.info.start
         self._prepare(start, pattern(0x1000, SEED + 2).replace(b"\xff", b"\x00"))
         res = self.r.mass_erase()
@@ -736,7 +740,9 @@ class Validator:
 
     def check_verify(self) -> str:
         if "Verify" not in self.stldr.functions:
-            return "no Verify function (optional): the programmer compares by reading back"
+            raise NotApplicable(
+                "no Verify function (optional): the programmer compares by reading back"
+            )
         info, r = self.info, self.r
         addr = info.start + 0x100
         data = pattern(0x400, SEED + 3)
@@ -795,7 +801,7 @@ class Validator:
 
     def check_checksum(self) -> str:
         if "CheckSum" not in self.stldr.functions:
-            return "no CheckSum function (optional)"
+            raise NotApplicable("no CheckSum function (optional)")
         info, r = self.info, self.r
         addr = info.start + 0x2000
         data = pattern(0x334, SEED + 4)
