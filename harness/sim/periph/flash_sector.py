@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from stm32_hil.sim.board import SimBoard
 
 PSIZE_BYTES = (1, 2, 4, 8)  # CR.PSIZE = x8, x16, x32, x64
-# Datasheet figures (F4/F7, x32 parallelism, typical): word program and erase per 16 KiB.
+# Datasheet figures (F4/F7, x32 parallelism, typical) used when the catalogue gives the part
+# no `timing_us`: word program, erase per 16 KiB of sector, mass erase per MiB.
 PROGRAM_US = 16.0
 ERASE_US_PER_16K = 250_000.0
 MASS_ERASE_US_PER_MIB = 8_000_000.0
@@ -54,6 +55,10 @@ class SectorFlashController(FlashRegisters):
         self.empty_flag = False
         errors = self.r.sr_bits
         self._seq_err = errors.get("PGSERR", errors.get("ERSERR", 0))
+        timing = self.part.timing_us
+        self._program_us = float(timing.get("program_unit", PROGRAM_US))
+        self._erase_us_16k = float(timing.get("erase_16k", ERASE_US_PER_16K))
+        self._mass_us_mib = float(timing.get("mass_erase_mib", MASS_ERASE_US_PER_MIB))
         self._keyr = KeySequence(
             "FLASH_KEYR", self.base + self.r.keyr, self.part.flash_keys,
             kind="flash key", guards="FLASH_CR", refuse_when_unlocked=False,
@@ -178,7 +183,7 @@ class SectorFlashController(FlashRegisters):
             bank = self.sectors.in_bank(0)
             lo, hi = bank[0].base, bank[-1].end
             self.array.erase_range(lo - self.geometry.base, hi - lo)
-            self._start(MASS_ERASE_US_PER_MIB * (hi - lo) / (1 << 20), strt=True)
+            self._start(self._mass_us_mib * (hi - lo) / (1 << 20), strt=True)
             return
         snb = (cr >> r.snb_shift) & ((1 << r.snb_width) - 1)
         sector = self.sectors.find(*r.sector_of_snb(snb))
@@ -186,7 +191,7 @@ class SectorFlashController(FlashRegisters):
             self._error(self._seq_err)  # SNB names no sector of this part
             return
         self.array.erase_range(sector.base - self.geometry.base, sector.size)
-        self._start(ERASE_US_PER_16K * sector.size / 0x4000, strt=True)
+        self._start(self._erase_us_16k * sector.size / 0x4000, strt=True)
 
     # -- programming -------------------------------------------------------------------
     def bus_write(self, address: int, size: int, value: int, access: Access) -> None:
@@ -208,7 +213,7 @@ class SectorFlashController(FlashRegisters):
         self.array.data[off : off + size] = new
         for cb in self.array.on_change:
             cb(off, size)
-        self._start(PROGRAM_US, strt=False)
+        self._start(self._program_us, strt=False)
 
 
 def sector_or_basic(board: SimBoard) -> FlashRegisters:
