@@ -98,15 +98,15 @@ def _read(v: Validator, address: int, data: bytes, findings: list[str], notes: l
     got = v.target.read_memory(r.buffer, n)
     if res.r0 == 1 and got != data:
         what = (
-            "zeros"
+            "zeros in the buffer"
             if got == bytes(n)
             else "the buffer untouched"
             if got == bytes([FILLER]) * n
-            else got[:8].hex(" ") + " ..."
+            else got[:8].hex(" ") + " ... in the buffer"
         )
         findings.append(
-            f"Read(0x{address:08X}, 0x{n:X}) before any Init returned 1 (success) with {what} "
-            f"in the buffer, while the device holds {data[:8].hex(' ')} ...: a programmer "
+            f"Read(0x{address:08X}, 0x{n:X}) before any Init returned 1 (success) with {what}, "
+            f"while the device holds {data[:8].hex(' ')} ...: a programmer "
             "that reads before Init (seen with STM32CubeProgrammer on H7 boards) shows that as "
             "the memory's content; return 0 or initialise on demand"
         )
