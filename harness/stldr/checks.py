@@ -86,6 +86,12 @@ def metadata_warnings(stldr: Stldr, *, blob_len: int = STORAGE_INFO_SIZE) -> lis
         out.append("StorageInfo.DeviceName is empty")
     if info.device_type not in DeviceType._value2member_map_:
         out.append(f"StorageInfo.DeviceType {info.device_type} is not a known device type")
+    for n, group in enumerate(info.sectors, 1):
+        if not group.count or not group.size:
+            out.append(
+                f"sector group {n} ({group.count} x 0x{group.size:X}) has a zero count or size: "
+                "a programmer walking the list erases nothing there or loops on it"
+            )
     if not info.sectors:
         out.append("StorageInfo has an empty sector list: nothing can be erased")
     elif info.sectors_total != info.size:
