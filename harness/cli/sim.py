@@ -1,4 +1,4 @@
-"""`hil sim serve`: put a simulated board's bootloader UART on a pty, TCP or RFC 2217 port."""
+"""`hil sim serve`: one live simulated board for every client (UART, pyOCD, GDB, `hil`)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,28 @@ def sim() -> None:
     show_default=True,
     help="BOOT0 high and a reset first, so the ROM listens",
 )
+@click.option(
+    "--gdb",
+    "gdb_port",
+    type=int,
+    default=None,
+    metavar="PORT",
+    help="also run pyOCD's gdbserver on the live board (loopback; 0 picks a free port)",
+)
+@click.option(
+    "--speed",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="virtual seconds per real second while served (0: time passes only with clients)",
+)
+@click.option(
+    "--probe-port",
+    type=int,
+    default=0,
+    show_default=True,
+    help="loopback port of the debug probe server (0 picks a free one)",
+)
 @click.option("--inventory", default=None, help="board inventory file")
 def serve(
     board: str,
@@ -46,17 +68,36 @@ def serve(
     pace: bool,
     baud: int,
     boot0: bool,
+    gdb_port: int | None,
+    speed: float,
+    probe_port: int,
     inventory: str | None,
 ) -> None:
-    """Serve BOARD's bootloader UART until SIGTERM/SIGINT; the first line printed is its path."""
+    """Serve BOARD until SIGTERM/SIGINT: its bootloader UART (the first line printed is its
+    path), its debug port to other processes (`pyocd ... -u sim:BOARD` and `hil ... --board
+    BOARD` attach to this very board) and, with --gdb, pyOCD's gdbserver."""
     from stm32_hil.sim import live as registry
+    from stm32_hil.sim import served
     from stm32_hil.sim.links.serve import PtyServer, TcpServer, parse_address
+    from stm32_hil.sim.serving import ServedBoard
 
     if sum(x is not None and x is not False for x in (use_pty or None, tcp, rfc2217)) != 1:
         raise ConfigError("choose exactly one of --pty, --tcp, --rfc2217")
     address = tcp or rfc2217
     if address is not None:
         parse_address(address)  # a bad address fails before the board is built
+    if not speed >= 0:
+        raise ConfigError(f"--speed {speed}: must be 0 (virtual time only) or positive")
+    if not 0 <= probe_port <= 65535:
+        raise ConfigError(f"--probe-port {probe_port}: a TCP port is 0..65535")
+    existing = served.lookup_elsewhere(board)
+    if existing is not None:
+        raise ConfigError(
+            f"board {board} is already served by pid {existing.pid}",
+            hint=f"use that server (probe {existing.probe_address}"
+            + (f", UART {existing.uart}" if existing.uart else "")
+            + f") or stop it: kill {existing.pid}",
+        )
     b = registry.get_or_create(board, inventory)
     if boot0:
         b.set_pin("BOOT0", True)
@@ -71,6 +112,7 @@ def serve(
         where = server.url
         if server.warning:
             click.secho(server.warning, fg="yellow", err=True)
+    live = ServedBoard(b, server, speed=speed, probe_port=probe_port, gdb_port=gdb_port)
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         server.stop()
@@ -79,6 +121,13 @@ def serve(
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
-    click.echo(where)
-    sys.stdout.flush()
-    server.serve_forever()
+    try:
+        live.start(where)
+        click.echo(where)
+        click.echo(f"debug probe: sim:{b.name} (pyOCD remote probe {live.probe_address})")
+        if live.gdb is not None:
+            click.echo(f"gdb: target extended-remote 127.0.0.1:{live.gdb.port}")
+        sys.stdout.flush()
+        server.serve_forever()
+    finally:
+        live.stop()

@@ -17,7 +17,8 @@ def open_target(
     owner: str | None = None,
     pool: Sequence[BoardSpec] = (),
 ) -> Target:
-    """A ready Target: a fresh simulated board, or a locked pyOCD session on a real one.
+    """A ready Target: a fresh simulated board (or the one `hil sim serve` serves under that
+    name), or a locked pyOCD session on a real one.
 
     `safety` carries the operator's opt-ins; without it a real board refuses every write
     that would erase or program its flash or change its option bytes. `owner` (a test id) is
@@ -26,9 +27,7 @@ def open_target(
     """
     target: Target
     if spec.backend == "sim":
-        from stm32_hil.sim.target import SimTarget
-
-        target = SimTarget(spec)
+        target = _open_served(spec) or _open_sim(spec)
     elif spec.backend == "pyocd":
         target = _open_real(spec, owner, pool)
     else:
@@ -36,6 +35,41 @@ def open_target(
     if safety is not None:
         target.allow(safety)
     return target
+
+
+def _open_sim(spec: BoardSpec) -> Target:
+    from stm32_hil.sim.target import SimTarget
+
+    return SimTarget(spec)
+
+
+def _open_served(spec: BoardSpec) -> Target | None:
+    """The board another process serves under this name (`hil sim serve`), through its debug
+    port, or None. Says which it used on stderr: the answer depends on that board's state."""
+    from stm32_hil.sim import served
+
+    record = served.lookup_elsewhere(spec.name)
+    if record is None:
+        return None
+    import dataclasses
+    import sys
+
+    from stm32_hil.hw.pyocd_target import PyOCDTarget
+    from stm32_hil.parts import get_part
+    from stm32_hil.sim.debug import pyocd_targets
+
+    part = get_part(spec.part)
+    remote = dataclasses.replace(
+        spec,
+        backend="pyocd",
+        probe=f"sim:{spec.name}",
+        target_type=pyocd_targets.register(part),
+        connect_mode="attach",
+        pins=dataclasses.replace(spec.pins, boot0="none", nrst="probe"),
+    )
+    print(f"using {record.describe()}", file=sys.stderr)
+    # the serving process holds the board; a second lock would only stop parallel clients
+    return PyOCDTarget(remote, part, lock=False)
 
 
 def _open_real(spec: BoardSpec, owner: str | None, pool: Sequence[BoardSpec]) -> Target:

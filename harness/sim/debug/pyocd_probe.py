@@ -399,6 +399,13 @@ def _sim_board_names() -> list[str]:
     return sorted(names | set(registry.names()))
 
 
+def _served(name: str) -> DebugProbe | None:
+    """The remote probe of a board another process serves (`hil sim serve`), else None."""
+    from stm32_hil.sim.debug import remote
+
+    return remote.attach(name)  # type: ignore[no-any-return]
+
+
 class SimProbe(DebugProbe):
     """A pyOCD `DebugProbe` whose wire ends in a simulated board (SWD only)."""
 
@@ -406,7 +413,7 @@ class SimProbe(DebugProbe):
     def get_all_connected_probes(
         cls, unique_id: str | None = None, is_explicit: bool = False
     ) -> list[DebugProbe]:
-        return [cls(name) for name in _sim_board_names()]
+        return [_served(name) or cls(name) for name in _sim_board_names()]
 
     @classmethod
     def get_probe_with_id(cls, unique_id: str, is_explicit: bool = False) -> DebugProbe | None:
@@ -418,8 +425,9 @@ class SimProbe(DebugProbe):
         """
         name = _board_name(unique_id)
         names = _sim_board_names()
-        if name in names:
-            return cls(name)
+        remote = _served(name)
+        if remote is not None or name in names:
+            return remote or cls(name)
         if is_explicit:
             raise exceptions.ProbeError(
                 f"no simulated board {name!r}; simulated boards: {', '.join(names) or 'none'} "
