@@ -189,9 +189,10 @@ def test_autopoll_sees_wip_until_erase_ends(hal: Hal) -> None:
 def test_memory_mapped_read_matches_the_cells(hal: Hal) -> None:
     data = random.Random(11).randbytes(4096)
     hal.board.external.write(0x3000, data)
+    big = hal.ctrl.chips[0].spec.size > 16 << 20
     hal.w(TCR, 8)
-    hal.w(CCR, ccr(admode=1, dmode=1))
-    hal.w(IR, 0x0B)  # fast read, 8 dummy cycles
+    hal.w(CCR, ccr(admode=1, adsize=3 if big else 2, dmode=1))
+    hal.w(IR, 0x0C if big else 0x0B)  # fast read (4-byte address above 16 MiB), 8 dummy
     hal.fmode(FMODE_MMAP)
     window = hal.ctrl.window
     assert window.cpu_map is CpuMap.ROM  # a linear read: the core can alias the cells

@@ -190,3 +190,18 @@ def test_timeout_counter_sets_tof_after_lptr_idle_clocks() -> None:
     assert hal.r(SR) & SR_TOF
     hal.w(FCR, SR_TOF)
     assert not hal.r(SR) & SR_TOF
+
+
+def test_three_byte_memory_mapped_reads_wrap_at_16_mib_on_a_32_mib_chip() -> None:
+    hal = Hal("STM32G474RE", "W25Q256")
+    low, high = random.Random(8).randbytes(16), random.Random(9).randbytes(16)
+    hal.board.external.write(0x100, low)
+    hal.board.external.write(0x1000100, high)
+    hal.w(CCR, ccr(0x6B, admode=1, adsize=2, dmode=3, dcyc=8, fmode=3))  # 3-byte address
+    window = hal.ctrl.window
+    assert window.cpu_map.name == "MMIO"  # the cells cannot be aliased as they are
+    assert window.read_block(0x1000100, 16, Access.CPU) == low  # A24 never leaves the chip
+    hal.w(CR, hal.r(CR) | 2)
+    hal.w(CCR, ccr(0x6C, admode=1, adsize=3, dmode=3, dcyc=8, fmode=3))  # 4-byte address
+    assert window.cpu_map.name == "ROM"
+    assert window.read_block(0x1000100, 16, Access.CPU) == high

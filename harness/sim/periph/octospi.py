@@ -47,6 +47,7 @@ from stm32_hil.errors import BusFault, ConfigError
 from stm32_hil.sim.bus import Access
 from stm32_hil.sim.memories.nor.chip import NorFlash, Transaction
 from stm32_hil.sim.memories.nor.commands import Kind
+from stm32_hil.sim.periph.quadspi import covers
 from stm32_hil.sim.periph.spi_memory import (
     FMODE_MMAP,
     FMODE_WRITE,
@@ -195,7 +196,10 @@ class Octospi(SpiMemoryController):
         chip = self._chip()
         if chip is None or self._unrouted(self.phases()):
             return None
-        if not serves_linearly(self.phases(), chip):
+        ph = self.phases()
+        if not covers(ph.adsize, min(self.mapped_size, chip.spec.size), chip):
+            return None
+        if not serves_linearly(ph, chip):
             return None
         return chip
 

@@ -118,6 +118,8 @@ class Quadspi(SpiMemoryController):
         if len(targets) != 1:
             return None
         chip = targets[0]
+        if not covers(((self.ccr >> 12) & 3) + 1, min(self.mapped_size, chip.spec.size), chip):
+            return None
         return chip if serves_linearly(self.ccr, chip, self.regs[ABR]) else None
 
     # -- transactions -----------------------------------------------------------------------
@@ -242,6 +244,15 @@ def apply_phases(
     dcyc = (ccr >> 18) & 0x1F
     if dcyc:
         t.dummy(dcyc)
+
+
+def covers(adsize: int, span: int, chip: NorFlash) -> bool:
+    """Does an `adsize`-byte address reach every byte of `span` as itself? A 3-byte address on
+    a chip over 16 MiB wraps there (and lands in the EAR's bank), so the window cannot alias
+    the cells: each access goes through the chip with its truncated address."""
+    if adsize < 4 and chip.high_address():
+        return False
+    return (1 << (8 * adsize)) >= span
 
 
 def serves_linearly(ccr: int, chip: NorFlash, alternate: int = 0) -> bool:
