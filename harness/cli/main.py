@@ -20,6 +20,7 @@ SUBCOMMANDS = {
     "an3155": ("stm32_hil.cli.an3155", "an3155"),
     "sim": ("stm32_hil.cli.sim", "sim"),
     "loader": ("stm32_hil.cli.loader", "loader"),
+    "nor": ("stm32_hil.cli.nor", "nor"),
     "options": ("stm32_hil.cli.target_cmds", "options"),
     "recover": ("stm32_hil.cli.target_cmds", "recover"),
 }
