@@ -262,3 +262,15 @@ def test_gpio_bus_needs_its_pins() -> None:
 
     with pytest.raises(ConfigError, match="SCK"):
         _board("STM32G0B0RE", "GPIO", {"NCS": "PA5", "MOSI": "PA4", "MISO": "PA3"})
+
+
+def test_spi_mode_1_loses_the_command() -> None:
+    """NOR chips answer in modes 0 and 3; mode 3 works, mode 1 (CPHA=1, CPOL=0) does not."""
+    bus = _g0()
+    bus.w(G0_SPI1 + CR2, (7 << 8) | (1 << 12))
+    bus.w(G0_SPI1 + CR1, MSTR | SSM | SSI | SPE | 0b11)  # mode 3
+    assert _g0_cmd(bus, b"\x9f\xff\xff\xff")[1:] == JEDEC_W25Q16
+    bus.w(G0_SPI1 + CR1, MSTR | SSM | SSI | SPE | 0b01)  # mode 1
+    assert _g0_cmd(bus, b"\x9f\xff\xff\xff") == b"\xff" * 4
+    chip = bus.board.external.spi.chip  # type: ignore[union-attr]
+    assert any("SPI mode 1" in line for line in chip.log)

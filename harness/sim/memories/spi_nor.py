@@ -211,12 +211,20 @@ class SpiNorPort:
                 self.on_ready_poll(self.chip.busy_until)
 
     # -- frames from an SPI block -----------------------------------------------------------------
-    def exchange(self, block: str, out: int, bits: int, *, mosi: bool = True) -> int:
-        """One frame (`bits` long, MSB first) from SPI block `block`; what comes back on MISO."""
+    def exchange(self, block: str, out: int, bits: int, *, mosi: bool = True, mode: int = 0) -> int:
+        """One frame (`bits` long, MSB first) from SPI block `block`; what comes back on MISO.
+
+        NOR chips work in SPI modes 0 and 3 only; in modes 1 and 2 chip and master sample on
+        the edges where the other changes its line, so the command is lost."""
         self.infer_ncs()
         self.update_select()
         routes = self.wiring.routes()
         if routes["SCK"].block != block or self.cmd is None:
+            return (1 << bits) - 1
+        if mode in (1, 2):
+            self.cmd.tx._ignore(f"SPI mode {mode} (CPOL={mode >> 1}, CPHA={mode & 1}): the chip "
+                                "samples MOSI on rising edges (modes 0 and 3 only)")  # fmt: skip
+            self.cmd.phase = "ignored"
             return (1 << bits) - 1
         self.frames += 1
         reply = 0

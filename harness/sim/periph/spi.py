@@ -89,12 +89,16 @@ class _SpiBase(RegisterBlock):
         if self.port is not None:
             self.port.update_select()
 
+    def _mode(self) -> int:
+        """SPI mode 0..3 (CPOL, CPHA)."""
+        raise NotImplementedError
+
     def _exchange(self, out: int, bits: int, lsb_first: bool, *, mosi: bool = True) -> int:
         if self.port is None:
             return (1 << bits) - 1  # nothing on the bus: MISO floats high
         if lsb_first:
             out = _reverse(out, bits)
-        got = self.port.exchange(self.name, out, bits, mosi=mosi)
+        got = self.port.exchange(self.name, out, bits, mosi=mosi, mode=self._mode())
         return _reverse(got, bits) if lsb_first else got
 
     def _set_irq(self, level: bool) -> None:
@@ -112,6 +116,7 @@ class ClassicSpi(_SpiBase):
         self.b = _Bits(
             ctx,
             {
+                "CPHA": ("CR1", "CPHA"), "CPOL": ("CR1", "CPOL"),
                 "MSTR": ("CR1", "MSTR"), "SPE": ("CR1", "SPE"), "LSBFIRST": ("CR1", "LSBFIRST"),
                 "SSI": ("CR1", "SSI"), "SSM": ("CR1", "SSM"), "RXONLY": ("CR1", "RXONLY"),
                 "DFF": ("CR1", "DFF"), "BIDIOE": ("CR1", "BIDIOE"),
@@ -170,6 +175,10 @@ class ClassicSpi(_SpiBase):
 
     def frame_bits(self) -> int:
         return self.bits
+
+    def _mode(self) -> int:
+        cr1 = self.cr1
+        return (2 if cr1 & self.b.CPOL else 0) | (1 if cr1 & self.b.CPHA else 0)
 
     def nss_active(self) -> bool:
         return self.master_on and not self.cr1 & self.b.SSM and bool(self.cr2 & self.b.SSOE)
@@ -305,6 +314,7 @@ class FifoSpi(_SpiBase):
                 "HDDIR": ("CR1", "HDDIR"), "CSUSP": ("CR1", "CSUSP"), "TSIZE": ("CR2", "TSIZE"),
                 "DSIZE": ("CFG1", "DSIZE"), "FTHLV": ("CFG1", "FTHLV"),
                 "MIDI": ("CFG2", "MIDI"), "COMM": ("CFG2", "COMM"),
+                "CPHA": ("CFG2", "CPHA"), "CPOL": ("CFG2", "CPOL"),
                 "MASTER": ("CFG2", "MASTER"), "LSBFIRST": ("CFG2", "LSBFIRST"),
                 "SSM": ("CFG2", "SSM"), "SSOE": ("CFG2", "SSOE"), "SSOM": ("CFG2", "SSOM"),
                 "RXP": ("SR", "RXP"), "TXP": ("SR", "TXP"), "DXP": ("SR", "DXP"),
@@ -336,6 +346,10 @@ class FifoSpi(_SpiBase):
 
     def frame_bits(self) -> int:
         return max(self._f(self.CFG1, self.b.DSIZE, self.b.DSIZE_shift), 3) + 1
+
+    def _mode(self) -> int:
+        cfg2 = self.regs.get(self.CFG2, 0)
+        return (2 if cfg2 & self.b.CPOL else 0) | (1 if cfg2 & self.b.CPHA else 0)
 
     def _frame_bytes(self) -> int:
         bits = self.frame_bits()
