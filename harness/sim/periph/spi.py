@@ -432,8 +432,8 @@ class FifoSpi(_SpiBase):
                 sr |= b.TXP
             if len(self.rx) >= packet:
                 sr |= b.RXP
-            elif self.rx and self._done():
-                sr |= b.RXWNE if len(self.rx) * self._frame_bytes() < 4 else 0
+            if len(self.rx) * self._frame_bytes() >= 4:
+                sr |= b.RXWNE  # at least a 32-bit word waits in the receive FIFO
             if sr & b.TXP and sr & b.RXP:
                 sr |= b.DXP
         if tsize and self.queued >= tsize:
