@@ -69,7 +69,10 @@ def _open_served(spec: BoardSpec) -> Target | None:
     )
     print(f"using {record.describe()}", file=sys.stderr)
     # the serving process holds the board; a second lock would only stop parallel clients
-    return PyOCDTarget(remote, part, lock=False)
+    target = PyOCDTarget(remote, part, lock=False)
+    # a simulated board, whoever serves it: nothing on it is precious (as for SimTarget)
+    target.allow(Safety(destructive=True, irreversible=True))
+    return target
 
 
 def _open_real(spec: BoardSpec, owner: str | None, pool: Sequence[BoardSpec]) -> Target:
