@@ -30,7 +30,8 @@ class Octal:
     def __init__(self, part: str = "STM32H7B3LI", bus: str = "OCTOSPI1") -> None:
         flash = ExternalFlashSpec(chip="MX25LM51245G", bus=bus, bank=1, chips=1)
         spec = BoardSpec(name="t", part=part, backend="sim", external_flash=(flash,))
-        self.hal = Hal(SimTarget(spec))
+        self.target = SimTarget(spec)
+        self.hal = Hal(self.target)
         self.hal.init(devsize=25)
         self.chip = self.hal.ctrl.chips[0]
         self.dtr = False
@@ -150,3 +151,31 @@ def test_second_instance_window_from_the_family_data() -> None:
     h.w(IR, 0x0C)
     h.fmode(FMODE_MMAP)
     assert h.board.bus.read(0x70000100, 4, Access.CPU) == int.from_bytes(data[:4], "little")
+
+
+def test_shared_h7b3_octal_dtr_loader_init_erase_write_read() -> None:
+    import os
+    from pathlib import Path
+
+    from stm32_hil.stldr.elf import load
+    from stm32_hil.stldr.runner import LoaderRunner
+
+    name = "CLIVEONE-MX25LM51245G_STM32H7X3-PB2-PG6-PC5-PD11-PF9-PF7-PF6-PC1-PH3-PG9-PG14.stldr"
+    path = Path(__file__).resolve().parents[2] / ".." / "shared" / "loaders" / name
+    if not path.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"shared loader missing: {path}")
+        pytest.skip(f"shared loader not present: {path}")
+    o = Octal()
+    runner = LoaderRunner(o.target, load(str(path)))
+    assert runner.init().r0 == 1
+    # Its Init resets the chip in every protocol it may be left in, octal DTR included (the
+    # commands a model without DTR refused), then drives it in SPI mode.
+    assert not o.hal.ctrl.unsupported
+    assert any("DTR" in line for line in o.chip.log) and o.chip.octal_state is None
+    base = o.hal.board.external.window_base
+    assert runner.sector_erase(base + 0x10000, base + 0x10000).r0 == 1
+    data = random.Random(13).randbytes(3000)
+    runner.write(base + 0x10011, data)
+    assert o.hal.board.external.read(0x10011, 3000) == data
+    assert runner.read(base + 0x10011, 3000) == data

@@ -234,6 +234,17 @@ def macronix_rows(spec: ChipSpec) -> list[Command]:
     return rows
 
 
+def issi_rows(spec: ChipSpec) -> list[Command]:
+    """ISSI IS25LP: the Macronix-compatible register set; PPQ 32h and 38h both take the address
+    on one line and the data on four (1-1-4), unlike Macronix 4PP 38h (1-4-4)."""
+    rows = [row for row in macronix_rows(spec) if row.opcode not in (0x38, 0x3E)]
+    return [
+        *rows,
+        Command(0x32, Kind.PROGRAM, addr_bytes=3, data_lines=4, needs_wel=True, needs_qe=True),
+        Command(0x38, Kind.PROGRAM, addr_bytes=3, data_lines=4, needs_wel=True, needs_qe=True),
+    ]
+
+
 def dtr_read_rows(spec: ChipSpec) -> list[Command]:
     """DTR fast reads (Micron, Macronix): address, mode cycles and data on both clock edges."""
     quad = spec.qe is not None
@@ -281,6 +292,7 @@ PROTOCOLS = {
     "macronix": macronix_rows,
     "macronix_octal": macronix_octal_rows,
     "spansion": spansion_rows,
+    "issi": issi_rows,
 }
 
 
