@@ -140,3 +140,16 @@ def test_a_large_chip_costs_nothing_until_written(name: str) -> None:
     cmd(chip, 0x06)
     cmd(chip, 0x02, addr=0x10, send=b"\x12")
     assert chip.allocated and chip.data[0x10] == 0x12
+
+
+def test_issi_quad_page_program_takes_data_on_four_lines() -> None:
+    chip = NorFlash("IS25LP128", Clock())
+    cmd(chip, 0x06)
+    cmd(chip, 0x01, send=b"\x40")  # SR.QE
+    chip.busy_until = 0.0
+    data = random.Random(12).randbytes(8)
+    for op in (0x32, 0x38):  # PPQ: address on one line, data on four
+        cmd(chip, 0x06)
+        cmd(chip, op, addr=0x200 * op, send=data, dlines=4)
+        chip.busy_until = 0.0
+        assert chip.data[0x200 * op : 0x200 * op + 8] == data
