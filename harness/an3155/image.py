@@ -11,8 +11,8 @@ does, and the frame size grows back after a run of clean exchanges. Before a fai
 repeated the frame is read back, because the ROM may have programmed it and only its final
 ACK was lost -- programming flash twice is refused (G0) or breaks its ECC (H7).
 
-Read Memory replies carry no checksum. `confirm=True` reads each frame until two reads agree,
-which is what turns line noise on the data into a retry instead of a silent difference.
+Read Memory replies carry no checksum. `confirm=True` reads each frame until three reads
+agree, which is what turns line noise on the data into a retry instead of a silent difference.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 RETRIES = 20  # consecutive failures of one frame before its error is raised
 MIN_WRITE_FRAME = 32  # H7 flash word; a multiple of the G0 double word
 MIN_READ_FRAME = 8
+CONFIRM_VOTES = 3  # agreeing reads of a frame that `confirm` asks for
 VERIFY_PASSES = 3  # rewrites of frames a verified write finds different at the end
 GROW_AFTER = 4  # clean frames in a row before the frame size doubles again
 RETRYABLE = (NackError, NoResponseError, UnexpectedReplyError)
@@ -92,16 +93,17 @@ class _Pacer:
             self.clean = 0
 
 
-def _settled(votes: dict[bytes, int], candidate: bytes) -> bool:
-    """Whether `candidate` has won: read twice, and two reads ahead of any other content.
+def _settled(votes: dict[bytes, int], candidate: bytes, need: int) -> bool:
+    """Whether `candidate` has won: read `need` times, and two reads ahead of any other.
 
-    Two reads that agree are the normal case. Once reads disagree, two corruptions of the
-    same bit (about one pair in 8 x frame length) could agree by chance, so the winner must
-    then lead by two.
+    A corrupted byte is one bit of one byte, so two corrupted reads agree about once in
+    8 x frame length pairs: with thousands of short frames on a 1 % line that happens in a
+    fair share of 64 KiB reads. Three agreeing reads (or a lead of two once reads disagree)
+    make it negligible.
     """
     mine = votes[candidate]
     others = max((c for v, c in votes.items() if v != candidate), default=0)
-    return mine >= 2 and mine - others >= 2
+    return mine >= need and mine - others >= min(need, 2)
 
 
 def _prefixes(votes: dict[bytes, int], n: int) -> dict[bytes, int]:
@@ -120,7 +122,16 @@ def read_image(
     *,
     confirm: bool = False,
 ) -> ImageData:
-    """Read `length` bytes at `address`; `.retries` says how many exchanges were repeated."""
+    """Read `length` bytes at `address`; `.retries` says how many exchanges were repeated.
+
+    `confirm` reads every frame until `CONFIRM_VOTES` reads agree (see `_settled`).
+    """
+    return _read(bl, address, length, progress, CONFIRM_VOTES if confirm else 1)
+
+
+def _read(
+    bl: Bootloader, address: int, length: int, progress: Progress | None, need: int
+) -> ImageData:
     out = bytearray()
     pacer = _Pacer(MIN_READ_FRAME)
     count = retries = failures = 0
@@ -128,6 +139,8 @@ def read_image(
     pos, end = address, address + length
     while pos < end:
         n = min(pacer.size - (pos % pacer.size), end - pos)
+        if seen and len(next(iter(seen))) != n:
+            seen = _prefixes(seen, n)  # the frame shrank: earlier reads vote with a prefix
         try:
             got = bl.read_memory(pos, n)
         except RETRYABLE:
@@ -138,17 +151,15 @@ def read_image(
             bl.out_of_step()
             pacer.failed()
             continue
-        if confirm:
+        if need > 1:
             seen[got] = seen.get(got, 0) + 1
-            if not _settled(seen, got):
+            if not _settled(seen, got, need):
                 if len(seen) > 1:  # reads disagree: the line changed a data byte somewhere
                     failures += 1
                     retries += 1
                     if failures > RETRIES:
                         raise UnstableReadError(pos, n, sum(seen.values()))
                     pacer.failed()
-                    n = min(pacer.size - (pos % pacer.size), end - pos)
-                    seen = _prefixes(seen, n)
                 continue
             seen = {}
         if failures:
@@ -173,7 +184,7 @@ def _read_back(bl: Bootloader, address: int, chunk: bytes) -> tuple[bytes, int]:
     got = read_image(bl, address, len(chunk))
     if got == chunk:
         return bytes(got), got.retries
-    back = read_image(bl, address, len(chunk), confirm=True)
+    back = _read(bl, address, len(chunk), None, 2)  # deciding to rewrite needs less
     return bytes(back), got.retries + back.retries
 
 
@@ -203,7 +214,7 @@ def write_image(
         return result
     count, retries = result.frames, result.retries
     for _ in range(VERIFY_PASSES):
-        back = read_image(bl, address, len(data), confirm=True)
+        back = _read(bl, address, len(data), None, 2)  # a false alarm only rewrites a frame
         retries += back.retries
         bad = _differing_spans(address, data, back, max(4, unit))
         if not bad:

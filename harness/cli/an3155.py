@@ -140,7 +140,7 @@ def info(port: str, baud: int) -> None:
 @click.option("--address", "-a", type=_int, default=0x08000000, show_default=True)
 @click.option("--length", "-l", type=_int, required=True)
 @click.option(
-    "--confirm", is_flag=True, help="read every frame until two reads agree (noisy lines)"
+    "--confirm", is_flag=True, help="read every frame until three reads agree (noisy lines)"
 )
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
 def read(port: str, baud: int, address: int, length: int, confirm: bool, output: Path) -> None:
