@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the harness and its tests need on a fresh Debian machine:
-# Debian tools (stm32flash, arm-none-eabi-gcc, Node.js/npm), the Python package with its dev
+# Debian tools (stm32flash, arm-none-eabi-gcc, gdb-multiarch, Node.js/npm), the Python package with its dev
 # extras, and the Allure 3 report generator from npm into ci/node_modules (`hil report`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +8,7 @@ need_apt=()
 command -v stm32flash >/dev/null 2>&1 || need_apt+=(stm32flash)
 command -v arm-none-eabi-gcc >/dev/null 2>&1 || need_apt+=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+command -v gdb-multiarch >/dev/null 2>&1 || need_apt+=(gdb-multiarch)
 if [ ${#need_apt[@]} -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" -ne 0 ] && SUDO="sudo"
