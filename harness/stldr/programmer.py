@@ -42,10 +42,18 @@ def buffer_runners(v: Validator) -> list[tuple[LoaderRunner | None, str]]:
         if size in seen or size < MIN_BUFFER:
             continue
         seen.add(size)
-        if size > largest:
-            out.append((None, f"buffer 0x{size:X} ({why}) does not fit after the image: not read"))
+        if size <= largest:
+            out.append((v._new_runner(max_buffer=size), f"buffer 0x{size:X} ({why})"))
             continue
-        out.append((v._new_runner(max_buffer=size), f"buffer 0x{size:X} ({why})"))
+        # A programmer may put its buffer in another RAM region than the loader's image.
+        image = v.r.region.name
+        free = [r for r in v.target.part.ram if r.base and r.name != image and r.size >= size]
+        other = free[0] if free else None
+        if other is None:
+            out.append((None, f"buffer 0x{size:X} ({why}) fits in no RAM region: not read"))
+            continue
+        runner = v._new_runner(max_buffer=size, buffer_at=other.base)
+        out.append((runner, f"buffer 0x{size:X} ({why}) in {other.name} at 0x{other.base:08X}"))
     return out
 
 

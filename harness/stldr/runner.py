@@ -180,6 +180,7 @@ class LoaderRunner:
     max_buffer: int | None = None
     shift: int = 0
     wall_limit: float | WallBudget | None = None
+    buffer_at: int | None = None  # a RAM buffer elsewhere than after the image (another region)
     datasheet: dict[str, float] | None = None
     region: MemoryRegion = field(init=False)
     stack_top: int = field(init=False)
@@ -209,6 +210,20 @@ class LoaderRunner:
         self.stack_top = top
         self.buffer = start
         self.buffer_size = size
+        if self.buffer_at is not None:
+            self._place_buffer(self.buffer_at)
+
+    def _place_buffer(self, address: int) -> None:
+        """Put the RAM buffer at `address`, in a region the image and its stack leave free."""
+        region = next((r for r in self.target.part.ram if r.base <= address < r.end), None)
+        size = (self.max_buffer or 0) & ~0xFF
+        if region is None or region.name == self.region.name or address + size > region.end:
+            raise LoaderError(
+                f"{self.stldr.path}: no RAM buffer of 0x{size:X} bytes at 0x{address:08X}",
+                hint="a buffer elsewhere must lie in one RAM region other than the image's",
+            )
+        self.buffer = address
+        self.buffer_size = size or (region.end - address) & ~0xFF
 
     def _shifted_region(self) -> MemoryRegion:
         lo, hi = self.trap_address, self.image_end

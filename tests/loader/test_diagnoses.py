@@ -7,6 +7,7 @@ are `loaders/faulty/h743_w25q128_<variant>.stldr` (FAULT_* in loaders/src/qspi_l
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,8 @@ import pytest
 
 from stm32_hil.inventory import Inventory
 from stm32_hil.sim.target import SimTarget
-from stm32_hil.stldr import load
-from stm32_hil.stldr.validate import CheckResult, validate
+from stm32_hil.stldr import load, programmer
+from stm32_hil.stldr.validate import CheckResult, Validator, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = ROOT / "loaders" / "good" / "h743_w25q128.stldr"
@@ -130,3 +131,21 @@ def test_read_before_init_on_the_good_loader_names_what_each_call_does() -> None
 def test_timing_passes_only_with_calls_judged_against_the_datasheet() -> None:
     detail = _good("timing", True, ()).detail
     assert "program/erase calls within the W25Q128 datasheet times" in detail
+
+
+def test_programmer_buffer_goes_to_another_ram_region_when_the_image_leaves_no_room() -> None:
+    # A loader in DTCM leaves AXI SRAM free: STM32CubeProgrammer's 0x7E000-byte buffer goes
+    # there, as on the H750 board of the field report; the largest buffer stays after the image.
+    shared = ROOT.parent / "shared" / "loaders" / "weact_h7_w25q128.stldr"
+    if not shared.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"shared loader missing: {shared}")
+        pytest.skip(f"shared loader missing: {shared}")
+    target = SimTarget(Inventory.load().get("weact-mini-h750"))
+    validator = Validator(target, load(shared))
+    validator.run(("metadata",))  # ram_fit places the image and the largest buffer
+    runners = programmer.buffer_runners(validator)
+    (_, largest_label), (cube, cube_label) = runners
+    assert largest_label.startswith("buffer 0x19E00 (largest)")
+    assert cube is not None and (cube.buffer, cube.buffer_size) == (0x24000000, 0x7E000)
+    assert "STM32CubeProgrammer's RAM buffer) in AXISRAM" in cube_label
