@@ -206,17 +206,22 @@ class SimSerial(serial.SerialBase):
         and TCP servers) whose only notion of waiting is real time, so while the application
         runs each poll lets the board run for the wall time since the previous poll (at most
         `CATCH_UP_S`, so a slow host loses time instead of stalling), and firmware keeps
-        printing after Go.
+        printing after Go. When the clock moved between two polls something else drives it
+        (`hil sim serve`'s real-time clock, another client): the port then adds nothing, so
+        time is never counted twice.
         """
-        now = time.perf_counter()
-        last, self._wall_mark = getattr(self, "_wall_mark", now), now
-        if self._timeout != 0 or not self._application_runs():
-            return
         assert self.board is not None
         clock = self.board.clock
+        now = time.perf_counter()
+        last, self._wall_mark = getattr(self, "_wall_mark", now), now
+        moved = clock.now != getattr(self, "_clock_mark", clock.now)
+        self._clock_mark = clock.now
+        if moved or self._timeout != 0 or not self._application_runs():
+            return  # someone else drives the board's time (`hil sim serve`'s clock, a client)
         seconds = min(max(0.0, now - last), CATCH_UP_S)
         if seconds > 0:
             self.board.run(max(1, int(seconds * clock.hz)))
+        self._clock_mark = clock.now
 
     @property
     def in_waiting(self) -> int:
