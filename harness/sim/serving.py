@@ -43,9 +43,8 @@ class ServedBoard:
         served.guard(board, self.gate)
         if isinstance(uart, PtyServer):
             uart.pump = _GatedPump(uart.port, self.gate)
-            if speed > 0:
-                # the served clock moves time; the pty port must not add it a second time
-                uart.port._follow_wall_clock = lambda: None  # type: ignore[method-assign]
+            # time is the served clock's (`speed`): the pty port must not add it a second time
+            uart.port._follow_wall_clock = lambda: None  # type: ignore[method-assign]
         self.clock = served.RealTime(board, self.gate, speed)
         self.probe = ProbeService(board.name, self.gate, probe_port)
         self.gdb: GdbService | None = None
