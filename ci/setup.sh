@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the harness and its tests need on a fresh Debian machine:
-# Debian tools (stm32flash, arm-none-eabi-gcc, gdb-multiarch, Node.js/npm), the Python package with its dev
-# extras, and the Allure 3 report generator from npm into ci/node_modules (`hil report`).
+# Debian tools (stm32flash, arm-none-eabi-gcc, gdb-multiarch, Node.js/npm), the Python package
+# with its dev extras, and the Allure 3 report generator from npm into ci/node_modules
+# (`hil report`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need_apt=()
