@@ -163,6 +163,8 @@ class Part:
     line: str = ""
     chip: ChipData | None = None
     blocks: tuple[BlockInfo, ...] = ()  # every peripheral block, by base (data + family extras)
+    # Blocks of the same die that only sibling lines document (chipdata.die_blocks).
+    die_blocks: tuple[BlockInfo, ...] = ()
     gpio_reset: str = "input"  # mode of non-debug pins out of reset: "analog" or "input"
     described: bool = False  # the catalogue has hand-written facts for this part's device
 
@@ -383,6 +385,11 @@ def _build_part(chip: ChipData) -> Part:
             line=chip.line,
             chip=chip,
             blocks=blocks,
+            die_blocks=tuple(
+                b
+                for b in chipdata.die_blocks(chip.name)
+                if not any(x.base < b.end and b.base < x.end for x in blocks)
+            ),
             gpio_reset=str(family.get("gpio_reset", "input")),
             described=bool(device),
         )

@@ -376,6 +376,38 @@ def _chip(name: str) -> ChipData:
     )
 
 
+def die_blocks(name: str) -> tuple[BlockInfo, ...]:
+    """Blocks that other chips cut from the same die document and this chip's data omits.
+
+    Lines that share a die (DEV_ID) differ by what ST documents and bonds out, not by the
+    silicon: an STM32H743 carries the H745's IWDG2 and WWDG2, and pyOCD's H7 flash algorithm
+    refreshes them on every H7. Firmware written for a sibling line touches such blocks, and
+    silicon answers, so the simulated bus must answer too (as register files the gap log
+    names, since their behaviour on this line is undocumented). Only spans no block of this
+    chip overlaps are returned, one block per base."""
+    return _die_blocks(resolve(name))
+
+
+@functools.cache
+def _die_blocks(name: str) -> tuple[BlockInfo, ...]:
+    doc = _document()
+    own = _chip(name)
+    spans = [(b.base, b.end) for b in own.blocks]
+    found: dict[int, BlockInfo] = {}
+    tables = {
+        raw["peripherals"]
+        for other, raw in doc["chips"].items()
+        if raw["die"] == own.die and other != name
+    }
+    for table in sorted(tables):
+        for i in doc["peripherals"][table]:
+            info = _block(doc["blocks"][i], ())
+            if info.base in found or any(s < info.end and info.base < e for s, e in spans):
+                continue
+            found[info.base] = info
+    return tuple(found[base] for base in sorted(found))
+
+
 def _bits(pair: list[str] | None) -> RccBits | None:
     return None if pair is None else RccBits(pair[0], pair[1])
 

@@ -118,6 +118,8 @@ class SimBoard:
         self.external = attach_external_flash(self)  # inventory external_flash, its pins
         for block in part.blocks:  # every other block of the chip, built on first access
             self.bus.declare(block.name, block.base, block.size, self._builder(block))
+        for block in part.die_blocks:  # on the die, documented for sibling lines only
+            self.bus.declare(block.name, block.base, block.size, self._generic_builder(block))
         if not self.bus.has("DBGMCU"):
             self.bus.attach(IdcodeBlock(part))
         self.core: Any = None
@@ -190,12 +192,20 @@ class SimBoard:
     def _builder(self, block: BlockInfo) -> Callable[[], Device]:
         return lambda: self._build_block(block)
 
+    def _generic_builder(self, block: BlockInfo) -> Callable[[], Device]:
+        return lambda: self._generic_block(block)
+
     def _build_block(self, block: BlockInfo) -> Device:
         """The device for one block of the chip: its behaviour model, or a generic file."""
         layout = chipdata.layout(block.layout_key, block.block) if block.layout_key else None
         row = models.row_for(block.kind, block.version)
         if row is not None:
             return models.factory_for(row)(BlockContext(self, block, layout))
+        return self._generic_block(block)
+
+    def _generic_block(self, block: BlockInfo) -> Device:
+        """A register file that records who touches it (its registers named from the layout)."""
+        layout = chipdata.layout(block.layout_key, block.block) if block.layout_key else None
         return GenericBlock(
             block.name,
             block.base,

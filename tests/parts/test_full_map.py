@@ -17,7 +17,7 @@ from stm32_hil.parts import get_part
 from stm32_hil.parts.catalogue import EXTERNAL_WINDOWS, Part
 from stm32_hil.parts.chipdata import BlockInfo
 from stm32_hil.sim.board import SimBoard
-from stm32_hil.sim.bus import Memory
+from stm32_hil.sim.bus import Access, Memory
 from stm32_hil.sim.periph.generic import GenericBlock
 
 DATA_ONLY = (
@@ -53,7 +53,7 @@ def _probe(block: BlockInfo) -> list[tuple[int, int]]:
 
 def _occupied(part: Part) -> list[tuple[int, int]]:
     """Every span the part's data puts on the map: blocks and memories of every kind."""
-    spans = [(b.base, b.end) for b in part.blocks]
+    spans = [(b.base, b.end) for b in (*part.blocks, *part.die_blocks)]
     assert part.chip is not None
     spans += [(m.base, m.end) for m in part.chip.memory]
     spans += [(r.base, r.end) for r in (*part.ram, *part.system_memory)]
@@ -93,7 +93,8 @@ def test_every_block_reads_at_its_first_and_last_word(board: SimBoard) -> None:
             dev = board.bus.find(block.base)
             assert dev is not None
             assert (dev.name, dev.base, dev.size) == (block.name, block.base, block.size)
-    assert board.bus.declared() == []  # the sweep built every declared block
+    # The sweep built every declared block but those only sibling lines of the die document.
+    assert {n for _b, _e, n in board.bus.declared()} <= {b.name for b in part.die_blocks}
 
 
 def test_generic_blocks_keep_what_was_written_and_record_the_debug_port(
@@ -226,3 +227,21 @@ def test_model_table_picks_models_and_generic_files(board: SimBoard) -> None:
         assert isinstance(dev, GenericBlock), name
         assert getattr(dev, "modelled", True) is False, name
     assert board.bus.built(dma.name) is not None
+
+
+def test_die_sibling_blocks_answer_and_are_logged() -> None:
+    """An H743 carries the H745's IWDG2 (same die, DEV_ID 0x450): pyOCD's H7 flash algorithm
+    refreshes it on every H7, so the bus answers, and the gap log names the block."""
+    part = get_part("STM32H743ZI")
+    assert part.chip is not None
+    h745 = {b.name: b.base for b in get_part("STM32H745ZI").blocks}
+    siblings = {b.name: b.base for b in part.die_blocks}
+    assert siblings["IWDG2"] == h745["IWDG2"]
+    own = {(b.base, b.end) for b in part.blocks}
+    for b in part.die_blocks:  # never on top of the chip's own blocks
+        assert not any(s < b.end and b.base < e for s, e in own), b.name
+    board = SimBoard.for_part(part.name)
+    board.bus.write(siblings["IWDG2"], 4, 0xAAAA, Access.CPU)  # KR refresh key
+    touched = [g for g in board.gaps.since(0, by_code=False) if g.block == "IWDG2"]
+    assert touched, board.gaps.since(0, by_code=False)
+    assert get_part("STM32F411CE").die_blocks == ()  # a die no other line shares
