@@ -64,6 +64,7 @@ class Gpio(PlainRegisters):
         self.listeners: list[Callable[[Gpio], None]] = []  # told after MODER/ODR/AFR writes
         self.config_listeners: list[Callable[[], None]] = []  # told after MODER/AFR writes
         self.driven: dict[int, bool] = {}  # pin -> level an external device drives
+        self._outputs_of, self._outputs_mask = -1, 0
         super().__init__(ctx.name, ctx.base, reset_values(ctx.board.part, ctx.name), ctx.size)
         external = getattr(ctx.board, "external", None)
         joined = getattr(external, "gpio_built", None)
@@ -97,16 +98,20 @@ class Gpio(PlainRegisters):
     def read_reg(self, offset: int, access: Access) -> int:
         if offset != IDR:
             return self.regs.get(offset, 0)
-        value = self.regs.get(IDR, 0)
-        odr = self.regs.get(ODR, 0)
-        for pin in range(16):
-            if self.mode(pin) == MODE_OUTPUT:
-                level: bool | None = bool(odr >> pin & 1)
-            else:
-                level = self.driven.get(pin)
-            if level is not None:
+        outputs = self._outputs()
+        value = (self.regs.get(IDR, 0) & ~outputs) | (self.regs.get(ODR, 0) & outputs)
+        for pin, level in self.driven.items():
+            if not outputs >> pin & 1:
                 value = value | 1 << pin if level else value & ~(1 << pin)
         return value
+
+    def _outputs(self) -> int:
+        """Mask of the pins in output mode (cached per MODER value: IDR is read in loops)."""
+        moder = self.regs.get(MODER, 0)
+        if moder != self._outputs_of:
+            self._outputs_of = moder
+            self._outputs_mask = sum(1 << pin for pin in range(16) if moder >> 2 * pin & 3 == 1)
+        return self._outputs_mask
 
     # -- pin state, for devices on the board ---------------------------------------------------
     def output_level(self, pin: int) -> bool:
