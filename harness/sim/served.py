@@ -184,13 +184,14 @@ class BoardGate:
         self._lock.release()
 
     @contextlib.contextmanager
-    def clock_slice(self) -> Iterator[bool]:
-        """Held for one slice of the clock; yields False (run nothing) if a client waits."""
-        if self._pending:
+    def clock_slice(self, force: bool = False) -> Iterator[bool]:
+        """Held for one slice of the clock; yields False (run nothing) if a client waits,
+        unless `force` (a clock starved by a client that never stops polling)."""
+        if self._pending and not force:
             yield False
             return
         with self._lock:
-            yield not self._pending
+            yield force or not self._pending
 
 
 def _locked(gate: BoardGate, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -220,6 +221,11 @@ def guard(board: SimBoard, gate: BoardGate) -> None:
 CATCH_UP_S = 0.05  # most virtual time the clock makes up at once; beyond, the board loses time
 SLICE_S = 0.0005  # virtual time run per gate hold, so clients wait at most one slice
 PERIOD_S = 0.002  # how often the clock wakes up
+# A debugger waiting for the core (pyOCD polls DHCSR without pause while a flash algorithm runs)
+# always has a transfer pending: past STARVE_S without a slice, the clock takes the gate anyway
+# and runs for up to HOLD_S of wall time, so time still passes at most of the wall clock's pace.
+STARVE_S = 0.005
+HOLD_S = 0.02
 
 
 class RealTime(threading.Thread):
@@ -252,10 +258,14 @@ class RealTime(threading.Thread):
         wall0, virt0 = time.perf_counter(), clock.now
         slice_cycles = max(1, int(SLICE_S * hz))
         catch_up = int(CATCH_UP_S * hz)
+        last_slice = time.perf_counter()
         while not self._stop_event.wait(PERIOD_S):
-            target = virt0 + int((time.perf_counter() - wall0) * self.speed * hz)
+            now = time.perf_counter()
+            target = virt0 + int((now - wall0) * self.speed * hz)
+            force = now - last_slice > STARVE_S
+            held_until = now + HOLD_S
             while not self._stop_event.is_set():
-                with self.gate.clock_slice() as may_run:
+                with self.gate.clock_slice(force) as may_run:
                     if not may_run:
                         break
                     behind = target - clock.now
@@ -265,8 +275,12 @@ class RealTime(threading.Thread):
                         behind = catch_up
                     if behind <= 0:  # clients ran the board ahead: continue from there
                         virt0 -= behind
+                        last_slice = time.perf_counter()
                         break
                     self._run(min(behind, slice_cycles))
+                    last_slice = time.perf_counter()
+                    if force and last_slice > held_until:
+                        break
 
     def stop(self) -> None:
         self._stop_event.set()
