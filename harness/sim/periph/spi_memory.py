@@ -214,14 +214,20 @@ class SpiMemoryController(RegisterBlock):
 
     # -- what the core may do without calling the model (bus.FastPath) -----------------------
     def fast_path(self) -> FastPath | None:
-        """SR and DR while a command runs, so a HAL loop's accesses need no Python call.
+        """SR (and DR during an indirect write), so a HAL loop's accesses need no Python call.
 
-        Indirect write: SR cannot change before the last byte (no FIFO level, no flag moves),
-        so DR writes may be queued up to one byte short of DLR+1 and SR read as it is now.
-        Automatic polling: right after a status read, another one in the same instant gives
-        the same answer (the chip changes with time only), so SR may be read as the last poll
-        left it as long as that poll changed nothing else (no chip logged an ignored command).
+        In indirect modes SR is a function of the controller's state alone, which only a
+        register or DR access changes: it may be read as it is now. An indirect write cannot
+        change SR before its last byte (no FIFO level, no flag moves), so DR writes may be
+        queued up to one byte short of DLR+1. Automatic polling: right after a status read,
+        another one in the same instant gives the same answer (the chip changes with time
+        only), so SR may be read as the last poll left it, as long as that poll changed
+        nothing else (no chip logged an ignored command).
         """
+        if self.fmode == FMODE_POLL:
+            if self.status_read and (not self.poll_due or self.quiet_poll):
+                return FastPath(reads=((self.SR, self._flags()),))
+            return None
         if self.fmode == FMODE_WRITE and self.active and self.remaining > 1:
             return FastPath(
                 reads=((self.SR, self._flags()),),
@@ -229,10 +235,9 @@ class SpiMemoryController(RegisterBlock):
                 sink_bytes=self.remaining - 1,
                 sink_sizes=1 | 2 | 4,
             )
-        fresh = self.status_read and (not self.poll_due or self.quiet_poll)
-        if self.fmode == FMODE_POLL and fresh:
+        if self.fmode in (FMODE_READ, FMODE_WRITE):
             return FastPath(reads=((self.SR, self._flags()),))
-        return None
+        return None  # memory-mapped: SR reads run the timeout counter
 
     def absorb(self, offset: int, data: bytes) -> None:
         self._write_dr(data)
