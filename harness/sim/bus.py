@@ -89,6 +89,13 @@ class Device:
             self.write(offset + pos, step, int.from_bytes(data[pos : pos + step], "little"), access)
             pos += step
 
+    def steady_write(self, offset: int, size: int, value: int) -> bool:
+        """Whether repeating this write changes nothing a polling loop could be waiting for.
+
+        A loop that refreshes a watchdog while it waits for BSY (pyOCD's H7 flash algorithm,
+        HAL code with a watchdog running) is still a polling loop; asked before the write."""
+        return False
+
     def fast_path(self) -> FastPath | None:
         """Accesses the core may serve without calling the device (None: none).
 

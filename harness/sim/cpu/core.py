@@ -73,7 +73,8 @@ if TYPE_CHECKING:
 
 MAX_SLICE = 16_384  # instructions per emu_start at most (interrupt latency bound)
 # A load from the same peripheral address returning the same value this many times in a row,
-# with no peripheral write in between, is a polling loop: the slice ends early and its whole
+# with no peripheral write in between (steady ones aside: watchdog refreshes, see
+# `Device.steady_write`), is a polling loop: the slice ends early and its whole
 # budget is charged to the clock, so the polled state (BSY, WIP, TXE...) advances in virtual
 # time without emulating every iteration through a Python callback. Deterministic: it depends
 # only on the access sequence.
@@ -163,6 +164,10 @@ class CortexM:
         # native dispatcher when there is one, so both paths count the same accesses.
         self._native = native.library()
         self._poll: Any = native.PollState()
+        # The last slice ended in a polling loop: the code waits for a device or the clock, so
+        # a host that lets time pass in small steps (a debugger polling DHCSR) may let it pass
+        # up to the clock's next event at once; see SimProbe.tick.
+        self.parked = False
         self._regions: dict[int, Any] = {}  # native region records by base, kept alive
         self._sink: tuple[Device, int] | None = None  # device and register of queued writes
         self._fault: _Fault | None = None  # fault to take at the end of the slice
@@ -483,11 +488,14 @@ class CortexM:
     def _write_at(self, address: int, size: int, value: int) -> None:
         self._settle()
         self._repair()
-        self._poll.poll_valid = 0
+        value &= (1 << (8 * size)) - 1
         try:
             dev = self._bus_dev(address, size, True)
-            dev.write(address - dev.base, size, value & ((1 << (8 * size)) - 1), Access.CPU)
+            if not dev.steady_write(address - dev.base, size, value):
+                self._poll.poll_valid = 0  # the loop's state may change: not a polling loop
+            dev.write(address - dev.base, size, value, Access.CPU)
         except HarnessError as exc:
+            self._poll.poll_valid = 0
             # Buffered writes fault imprecisely on Cortex-M: taken after the slice.
             self._request_fault(_bus_fault(self.pc_now(), address, exc, precise=False))
             return
@@ -939,11 +947,13 @@ class CortexM:
                 fault.pc = self.pc_now()  # imprecise: stacked PC is where the core got to
             self._take_fault(fault)
             return
+        self.parked = False
         if stop is None:
             return  # slice done; a WFI/WFE stop already slept until the next event
         what, arg = stop
         if what == "poll":
             self._poll.poll_valid = 0
+            self.parked = True  # until the next slice runs: see `parked`
             return  # a polling loop: the slice's time is charged, execution simply continues
         if what == "bootrom":
             self.halted = True

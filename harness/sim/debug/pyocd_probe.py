@@ -122,6 +122,9 @@ ROM_PART = 0x4C4  # Cortex-M ROM table
 # Virtual cycles one SWD transaction takes (~46 bits at a 4 MHz SWCLK, 64 MHz core clock): the
 # board's core runs this long per transaction, so a resumed core makes progress while pyOCD polls.
 CYCLES_PER_TRANSFER = 736
+# Longest stretch of virtual time one transaction lets pass while the core is parked in a
+# polling loop (SimProbe.tick).
+PARKED_SKIP_S = 0.01
 
 
 class _Fault(Exception):
@@ -370,7 +373,24 @@ class SimDap:
 
     # -- time -----------------------------------------------------------------------------
     def tick(self) -> None:
-        """One wire transaction's worth of virtual time; a running core executes meanwhile."""
+        """One wire transaction's worth of virtual time; a running core executes meanwhile.
+
+        A core parked in a polling loop (a flash algorithm waiting for BSY while pyOCD polls
+        DHCSR) changes nothing until the clock's next event, so time passes up to that event
+        (at most PARKED_SKIP_S) instead of re-running the loop one transaction at a time: a
+        1 s sector erase completes in a few transactions rather than outlasting pyOCD's
+        wall-clock timeout."""
+        core, clock = self.board.core, self.board.clock
+        if core is not None and core.parked and not core.halted:
+            limit = int(PARKED_SKIP_S * clock.hz)
+            nxt = clock.next_event()
+            skip = limit if nxt is None else min(limit, nxt - clock.now)
+            if skip > CYCLES_PER_TRANSFER:
+                # The loop would spin identically; the next transaction runs it again and
+                # sees whatever the skipped time changed (BSY cleared, an event fired).
+                core.parked = False
+                clock.advance(skip)
+                return
         self.board.run(CYCLES_PER_TRANSFER)
 
     def idle(self, seconds: float) -> None:

@@ -140,6 +140,12 @@ class GenericBlock(RegisterBlock):
         self._record(offset, access, False, value)
         return value
 
+    def steady_write(self, offset: int, size: int, value: int) -> bool:
+        # A register file has no behaviour: no model can be waiting on what code writes here
+        # (key sequences such as a sibling line's watchdog refresh alternate values), and a
+        # loop polling this file's own registers is judged by the values it reads back.
+        return True
+
     def write_reg(self, offset: int, value: int, access: Access) -> None:
         self.regs[offset] = value
         self._record(offset, access, True, value)

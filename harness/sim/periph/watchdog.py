@@ -127,6 +127,11 @@ class Iwdg(_Anchored):
         self._load(self.regs.get(RLR, IWDG_MAX))
 
     # -- registers -------------------------------------------------------------------------------
+    def steady_write(self, offset: int, size: int, value: int) -> bool:
+        if offset == KR:  # a refresh, or unlocking PR/RLR/WINR again: the same act each time
+            return value in (KEY_RELOAD, KEY_ACCESS)
+        return offset in (PR, RLR, WINR) and self.regs.get(offset) == value
+
     def read_reg(self, offset: int, access: Access) -> int:
         if offset in (KR, IWDG_SR):
             return 0  # KR is write-only; updates are immediate, so nothing is ever busy
@@ -235,6 +240,10 @@ class Wwdg(_Anchored):
             self._irq(bool(sr & EWIF and cfr & self.ewi_bit))
 
     # -- registers -------------------------------------------------------------------------------
+    def steady_write(self, offset: int, size: int, value: int) -> bool:
+        # Refreshing with the counter value written last time, once enabled, is the same act.
+        return offset == CR and self.enabled and value == self.regs.get(CR)
+
     def read_reg(self, offset: int, access: Access) -> int:
         self._catch_up()
         if offset == CR:
