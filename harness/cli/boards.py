@@ -18,7 +18,8 @@ def boards(inventory: str | None, backend: str | None) -> None:
     inv = Inventory.load(inventory)
     table = Table(title=f"boards in {inv.path}")
     for col in ("board", "part", "family", "backend", "flash", "uart", "boot0/nrst", "external"):
-        table.add_column(col)
+        # Names are copied into --board and inventories: never wrapped; the rest may fold.
+        table.add_column(col, no_wrap=col in ("board", "part"), overflow="fold")
     for name in inv.names(backend):
         spec = inv.get(name)
         part = get_part(spec.part)
