@@ -33,6 +33,7 @@ from typing import Any
 import filelock
 
 from stm32_hil.errors import TargetError
+from stm32_hil.processes import pid_alive
 
 ENV_LOCK_DIR = "HIL_LOCK_DIR"
 ENV_TIMEOUT = "HIL_BOARD_TIMEOUT"
@@ -119,13 +120,7 @@ def _program() -> str:
 def _alive(host: str, pid: int) -> bool:
     if host != socket.gethostname():
         return True  # cannot tell; staleness decides
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_alive(pid)
 
 
 class BoardLock:

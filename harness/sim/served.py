@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stm32_hil.errors import ConfigError
+from stm32_hil.processes import pid_alive
 
 if TYPE_CHECKING:
     from stm32_hil.sim.board import SimBoard
@@ -74,16 +75,6 @@ def _record_path(board: str) -> Path:
     return runtime_dir() / f"{board}.json"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def advertise(record: ServedRecord) -> Path:
     """Publish `record` (atomically: a reader never sees half a file)."""
     path = _record_path(record.board)
@@ -127,7 +118,7 @@ def lookup(board: str) -> ServedRecord | None:
     record = _read(path)
     if record is None:
         return None
-    if not _alive(record.pid):
+    if not pid_alive(record.pid):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         return None
