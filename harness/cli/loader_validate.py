@@ -136,7 +136,8 @@ def run_validate(
         console.print(
             f"{path}: {passed} passed, {len(failed)} failed, "
             f"{sum(1 for r in results if r.passed is None) - na} not run"
-            + (f", {na} not applicable" if na else "")
+            + (f", {na} not applicable" if na else ""),
+            soft_wrap=True,  # one line to grep, whatever the width
         )
         gap = _gap_line(results)
         if gap:

@@ -224,7 +224,10 @@ def _summary(collector: _Collector, alluredir: str) -> None:
     console = make_console()
     table = Table(title="regression summary")
     for col in ("suite", "board", "passed", "failed", "error", "skipped"):
-        table.add_column(col, justify="right" if col not in ("suite", "board") else "left")
+        if col in ("suite", "board"):  # copied into commands: folded, never cut short
+            table.add_column(col, overflow="fold")
+        else:
+            table.add_column(col, justify="right")
     for (suite, board), counts in sorted(collector.outcomes.items()):
         failed = counts.get("failed", 0) + counts.get("error", 0)
         style = "red" if failed else "green"
