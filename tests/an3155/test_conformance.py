@@ -28,7 +28,12 @@ def rom_info(board: SimBoard) -> BootloaderInfo:
 
 
 pytestmark = pytest.mark.sim_only
-BOARDS = {"nucleo-g071rb": "G0", "nucleo-h743zi": "H7"}
+BOARDS = {
+    "nucleo-g071rb": "G0",
+    "nucleo-g0b1re": "G0",
+    "nucleo-h743zi": "H7",
+    "stm32h750b-dk": "H7",
+}
 IMAGE_SIZE = 0x4000
 
 
@@ -72,7 +77,9 @@ def test_stm32flash_identify_read_write_verify_erase(
     # full flash read equals the cells
     board.flash.array.data[:IMAGE_SIZE] = random.Random(1).randbytes(IMAGE_SIZE)
     full = tmp_path / "full.bin"
-    _run(stm32flash_cmd(path, "-r", str(full)))
+    # The part's own flash size: stm32flash assumes 2 MiB for every device 0x450 (H750: 128 KiB).
+    flash = f"0x{board.part.flash.base:08x}:{board.part.flash.size}"
+    _run(stm32flash_cmd(path, "-S", flash, "-r", str(full)))
     assert full.read_bytes() == bytes(board.flash.array.data)
     # erase + write + verify (stm32flash erases the pages it writes, then verifies)
     image = tmp_path / "image.bin"
@@ -85,6 +92,34 @@ def test_stm32flash_identify_read_write_verify_erase(
     # mass erase
     _run(stm32flash_cmd(path, "-o"))
     assert board.flash.array.is_blank(0, len(board.flash.array.data))
+
+
+def test_stm32flash_erases_only_the_pages_asked_and_write_unprotects(
+    served: tuple[SimBoard, str, str], tmp_path: Path
+) -> None:
+    _require("stm32flash", shutil.which("stm32flash") is not None)
+    board, path, _ = served
+    array = board.flash.array
+    page = board.part.flash.page_size
+    # Page 1 holds data a one-page erase must leave alone (the H750 has a single sector).
+    two_pages = board.part.flash.size >= 2 * page
+    kept = random.Random(3).randbytes(1024)
+    if two_pages:
+        array.data[page : page + len(kept)] = kept
+    image = tmp_path / "page0.bin"
+    data = b"\xff" * 8 + random.Random(4).randbytes(1024 - 8)  # keep the G0 "empty" for re-entry
+    image.write_bytes(data)
+    _run(stm32flash_cmd(path, "-e", "1", "-w", str(image), "-v"))
+    assert bytes(array.data[: len(data)]) == data
+    if two_pages:
+        assert bytes(array.data[page : page + len(kept)]) == kept  # not erased
+    # Write Unprotect: the ROM answers and resets; the board takes a write afterwards.
+    _run(stm32flash_cmd(path, "-u"))
+    board.set_pin("BOOT0", True)
+    board.set_pin("NRST", False)
+    board.set_pin("NRST", True)
+    _run(stm32flash_cmd(path, "-w", str(image), "-v"))
+    assert bytes(array.data[: len(data)]) == data
 
 
 def test_stm32flash_readout_protect_round_trip(served: tuple[SimBoard, str, str]) -> None:
@@ -116,11 +151,10 @@ def test_stm32loader_identify_erase_write_verify_read(
 
 
 @pytest.mark.slow  # stm32loader sleeps 20 s after Readout Unprotect before re-syncing
+@pytest.mark.parametrize("served", ["nucleo-g071rb"], indirect=True)  # one 20 s wait is enough
 def test_stm32loader_readout_protect_round_trip(served: tuple[SimBoard, str, str]) -> None:
     _require("stm32loader", stm32loader_available())
     board, path, family = served
-    if family != "G0":
-        pytest.skip("one board is enough to pay stm32loader's fixed 20 s wait")
     _run(stm32loader_cmd(path, "-x", family=family))
     assert board.flash.rdp_level() == 1
     board.flash.array.data[16:32] = b"\x00" * 16
