@@ -224,8 +224,8 @@ def _summary(collector: _Collector, alluredir: str) -> None:
     console = make_console()
     table = Table(title="regression summary")
     for col in ("suite", "board", "passed", "failed", "error", "skipped"):
-        if col in ("suite", "board"):  # copied into commands: folded, never cut short
-            table.add_column(col, overflow="fold")
+        if col in ("suite", "board"):  # copied into commands: whole, on one line
+            table.add_column(col, no_wrap=True)
         else:
             table.add_column(col, justify="right")
     for (suite, board), counts in sorted(collector.outcomes.items()):
