@@ -187,9 +187,8 @@ def test_go_hands_over_and_records_the_jump(board: SimBoard, bl: Bootloader) -> 
     assert not board.bootrom.active
 
 
+@pytest.mark.parametrize("board", ["nucleo-g071rb"], indirect=True)  # a G0 option-byte area
 def test_g0_option_area_write_resets_with_new_options(board: SimBoard, bl: Bootloader) -> None:
-    if board.part.family != "g0":
-        pytest.skip("the option-byte memory area is a G0 feature here")
     raw = bl.read_memory(0x1FFF7800, 8)
     optr = int.from_bytes(raw[:4], "little")
     assert optr == board.flash.options["OPTR"]
