@@ -15,6 +15,7 @@ Prints figures; it does not pass or fail.
 from __future__ import annotations
 
 import os
+import random
 import sys
 import tempfile
 import time
@@ -35,7 +36,7 @@ def bench(board: str, target_type: str, lock_dir: str) -> tuple[float, float, in
     sim = Inventory.load().get(board)
     registry.unregister(board)
     live = registry.board_for(sim)
-    image = bytes((i * 131 + 7) & 0xFF for i in range(SIZE))
+    image = random.Random(38).randbytes(SIZE)
     live.flash.array.data[:SIZE] = image  # known contents, so the read can be checked
     spec = BoardSpec(
         name=f"bench-{board}", part=sim.part, backend="pyocd", probe=f"sim:{board}",

@@ -129,7 +129,7 @@ def test_garbage_then_resync(board: SimBoard, bl: Bootloader) -> None:
     with pytest.raises(NoResponseError):
         bl._read(1, 0.5, "probe", "nothing")
     assert bl.get_id().pid == board.part.pid  # the client resynchronised first
-    bl.port.write(bytes(range(256)))
+    bl.port.write(random.Random(132).randbytes(256))  # garbage on the line
     bl._needs_resync = True
     assert bl.read_memory(0x08000000, 256) == bytes(board.flash.array.data[:256])
 

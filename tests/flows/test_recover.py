@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +24,7 @@ def test_ecc_damage_is_found_and_its_sector_erased(make_target: Callable[..., An
     flash = internal_flash(target)
     target.sim.faults.arm(FaultPlan(FaultKind.RESET, FaultTrigger.AFTER_UNITS, 2))
     with pytest.raises(HarnessError):
-        flash.program(base, bytes(range(256)))
+        flash.program(base, random.Random(26).randbytes(256))
     with pytest.raises(EccError) as err:
         target.read_memory(base, 256)
     report = recover(target)

@@ -8,6 +8,7 @@ refused write really left flash and option bytes alone.
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 import textwrap
@@ -26,7 +27,7 @@ from stm32_hil.sim.target import SimTarget
 from stm32_hil.target.safety import Safety, classify_write
 
 BOARD = "nucleo-g071rb"
-DATA = bytes((i * 37 + 11) & 0xFF for i in range(256))
+DATA = random.Random(29).randbytes(256)
 
 
 def pyocd_spec() -> BoardSpec:

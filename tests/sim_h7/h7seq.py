@@ -7,6 +7,8 @@ what passes here is what a debugger script would do on silicon.
 
 from __future__ import annotations
 
+import random
+
 from stm32_hil.errors import TargetTimeout
 from stm32_hil.sim.board import SimBoard
 from stm32_hil.sim.target import SimTarget
@@ -158,5 +160,5 @@ class H7Seq:
 
 
 def pattern(length: int, seed: int = 0) -> bytes:
-    """Bytes that are neither erased nor zero, distinct per offset and seed."""
-    return bytes(((i * 7 + seed * 31 + 0x11) & 0xFF) ^ 0x5A for i in range(length))
+    """Seeded random bytes (no repeating period), distinct per seed."""
+    return random.Random(0x5A00 + seed).randbytes(length)
