@@ -44,7 +44,7 @@ class ServedBoard:
         if isinstance(uart, PtyServer):
             uart.pump = _GatedPump(uart.port, self.gate)
             # time is the served clock's (`speed`): the pty port must not add it a second time
-            uart.port._follow_wall_clock = lambda: None  # type: ignore[method-assign]
+            uart.port.follows_wall_clock = False
         self.clock = served.RealTime(board, self.gate, speed)
         self.probe = ProbeService(board.name, self.gate, probe_port)
         self.gdb: GdbService | None = None

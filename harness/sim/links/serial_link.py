@@ -45,6 +45,10 @@ class SimSerial(serial.SerialBase):
         self.faults = faults or LineFaults()
         self._rx: deque[tuple[float, int]] = deque()  # (real time available, byte)
         self._usart: Usart | None = None
+        # False when something else drives the board's time (`hil sim serve`'s real-time clock).
+        self.follows_wall_clock = True
+        self._wall_mark: float | None = None  # perf_counter at the previous poll
+        self._clock_mark: int | None = None  # the board's clock at the previous poll
         kwargs.setdefault("parity", serial.PARITY_EVEN)
         super().__init__(*args, **kwargs)
 
@@ -211,10 +215,13 @@ class SimSerial(serial.SerialBase):
         time is never counted twice.
         """
         assert self.board is not None
+        if not self.follows_wall_clock:
+            return
         clock = self.board.clock
         now = time.perf_counter()
-        last, self._wall_mark = getattr(self, "_wall_mark", now), now
-        moved = clock.now != getattr(self, "_clock_mark", clock.now)
+        last = now if self._wall_mark is None else self._wall_mark
+        self._wall_mark = now
+        moved = self._clock_mark is not None and clock.now != self._clock_mark
         self._clock_mark = clock.now
         if moved or self._timeout != 0 or not self._application_runs():
             return  # someone else drives the board's time (`hil sim serve`'s clock, a client)
