@@ -246,6 +246,7 @@ class Bus:
 
     def __init__(self, on_debug_access: Callable[[], None] | None = None) -> None:
         self._devices: list[Device] = []
+        self._last: Device | None = None  # the device `find` answered last
         self._bases: list[int] = []
         self._lazy: list[tuple[int, int, str, Callable[[], Device]]] = []  # by base
         self._lazy_bases: list[int] = []
@@ -323,14 +324,19 @@ class Bus:
                 f"{device.name} [0x{device.base:08X}+0x{device.size:X}] overlaps {other.name}"
             )
         self._devices.insert(i, device)
+        self._last = None
         self._bases.insert(i, device.base)
         return device
 
     def find(self, address: int) -> Device | None:
+        last = self._last
+        if last is not None and last.base <= address < last.end:
+            return last  # a driver's accesses come in runs on one block
         i = bisect.bisect_right(self._bases, address) - 1
         if i >= 0:
             dev = self._devices[i]
             if address < dev.end:
+                self._last = dev
                 return dev
         return self._find_lazy(address) if self._lazy else None
 

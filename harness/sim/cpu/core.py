@@ -26,7 +26,7 @@ from unicorn import (
     UC_HOOK_INTR,
     UC_HOOK_MEM_INVALID,
     UC_HOOK_MEM_READ,
-    UC_HOOK_MEM_WRITE,
+    UC_MEM_WRITE_PROT,
     UC_MODE_MCLASS,
     UC_MODE_THUMB,
     UC_PROT_ALL,
@@ -182,6 +182,8 @@ class CortexM:
         self._guard_hooks: list[Any] = []
         self._alias: tuple[int, Device | None] = (0, None)
         self._alias_hook: Any = None
+        # ROM-like memories mapped without write permission: base -> (end, device)
+        self._rom_ranges: dict[int, tuple[int, Device]] = {}
         self._buffers: list[Any] = []
         self._sysmem = [(r.base, r.end) for r in part.system_memory]
 
@@ -193,6 +195,12 @@ class CortexM:
             shared.poll_repeats = POLL_REPEATS
             shared.enabled = 1
             self._poll = shared
+            # views into the shared struct, made once (each attribute read builds a new one)
+            self._read_addr = shared.read_addr
+            self._read_value = shared.read_value
+        self._published: tuple[tuple[int, int], ...] = ()  # the read table in the struct
+        self._published_dev: Device | None = None
+        self._counter: Any = None
         self.uc.ctl_set_cpu_model(CPU_MODELS[self.kind])  # before the first mem_map
         self.scs = SystemControlSpace(board, self)
         self.fpb = Fpb(self.kind, self._breakpoints_changed)
@@ -202,11 +210,35 @@ class CortexM:
         self._map_bus()
         self.uc.hook_add(UC_HOOK_INTR, self._on_intr)
         self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid)
+        self._count_blocks()
         board.on_reset(self._on_board_reset)
         board.bus.write_observers.append(self._code_written)
         array = board.flash.array  # erases and programming change code under the core too
         array.on_change.append(lambda offset, n: self._code_written(array.base + offset, n))
         self.reset()
+
+    def _count_blocks(self) -> None:
+        """Count instructions per translated block in C (native.InsnCounter) when the
+        native library is there; otherwise Unicorn's `count=` does it per instruction."""
+        lib = self._native
+        if lib is None:
+            return
+        counter = native.InsnCounter()
+        counter.mem_read = ctypes.cast(uclib.uc_mem_read, ctypes.c_void_p)
+        counter.stop = ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p)
+        handle = ctypes.c_size_t()
+        status = uclib.uc_hook_add(
+            self.uc._uch,
+            ctypes.byref(handle),
+            UC_HOOK_BLOCK,
+            ctypes.cast(lib.hil_count_block, ctypes.c_void_p),
+            ctypes.addressof(counter),
+            1,
+            0,
+        )
+        if status != 0:
+            raise UcError(status)
+        self._counter = counter
 
     def _code_written(self, address: int, length: int) -> None:
         """A debugger or the bootrom wrote memory: forget code translated from there."""
@@ -370,10 +402,12 @@ class CortexM:
         if isinstance(kind, Memory) and not kind.writable:
             uc.mem_map_ptr(base, size, UC_PROT_READ | UC_PROT_EXEC, ptr)
             return None
-        uc.mem_map_ptr(base, size, UC_PROT_ALL, ptr)
-        return uc.hook_add(
-            UC_HOOK_MEM_WRITE, self._on_rom_write, (dev, base), begin=base, end=base + size - 1
-        )
+        # Read/execute only: a CPU store faults into `_on_invalid`, which hands it to `dev`.
+        # A regular write hook would do the same, but any memory hook makes Unicorn take its
+        # slow path for every load and store of every memory (about 100 ns each).
+        uc.mem_map_ptr(base, size, UC_PROT_READ | UC_PROT_EXEC, ptr)
+        self._rom_ranges[base] = (base + size, dev)
+        return base
 
     def _sync_alias(self) -> None:
         """Map the boot alias at 0x00000000 onto the buffer of the memory it currently shows."""
@@ -389,7 +423,7 @@ class CortexM:
         if size:
             self.uc.mem_unmap(0, size)
             if self._alias_hook is not None:
-                self.uc.hook_del(self._alias_hook)
+                self._rom_ranges.pop(self._alias_hook, None)
                 self._alias_hook = None
             self._unhook_guards()
         data = getattr(target, "data", None)
@@ -510,9 +544,14 @@ class CortexM:
             return
         poll = self._poll
         reads = fast.reads[: native.READS]
-        for i, (offset, value) in enumerate(reads):
-            poll.read_addr[i] = dev.base + offset
-            poll.read_value[i] = value & 0xFFFFFFFF
+        if reads != self._published or dev is not self._published_dev:
+            # `_settle` only zeroes the count: the same table is left in place (most often
+            # the same status value is published again after the next access)
+            addrs, values, base = self._read_addr, self._read_value, dev.base
+            for i, (offset, value) in enumerate(reads):
+                addrs[i] = base + offset
+                values[i] = value & 0xFFFFFFFF
+            self._published, self._published_dev = reads, dev
         poll.nreads = len(reads)
         if fast.sink is not None and fast.sink_bytes > 0:
             poll.sink_addr = dev.base + fast.sink
@@ -600,6 +639,12 @@ class CortexM:
     def _on_invalid(
         self, uc: Uc, access: int, address: int, size: int, value: int, user: object
     ) -> bool:
+        if access == UC_MEM_WRITE_PROT:
+            for base, (end, dev) in self._rom_ranges.items():
+                if base <= address < end:
+                    # Unicorn then stores into the buffer too; `_repair` undoes that.
+                    self._on_rom_write(uc, access, address, size, value, (dev, base))
+                    return True
         self._invalid_addr = address
         return False
 
@@ -896,6 +941,19 @@ class CortexM:
         self._sync()
         self._stop = None
         self._invalid_addr = None
+        counter = self._counter
+        if counter is None:
+            self._emulate(count)
+            return
+        counter.executed = 0
+        counter.budget = count
+        counter.cut = 0
+        counter.generation = (counter.generation + 1) & 0xFFFFFFFF
+        self._emulate(0)
+        if counter.cut and self._slice_may_go_on():
+            self._run_cut_block(counter, count - counter.executed)
+
+    def _emulate(self, count: int) -> None:
         pc = self.pc_now()
         self._in_emu = True
         try:
@@ -906,6 +964,42 @@ class CortexM:
             self._in_emu = False
             self._settle()
         self._repair()
+
+    def _slice_may_go_on(self) -> bool:
+        """Nothing but the instruction budget stopped the slice (no fault, reset, halt...)."""
+        return (
+            self._stop is None
+            and self._fault is None
+            and self._reset_pending is None
+            and self.uc._hook_exception is None
+        )
+
+    def _run_cut_block(self, counter: Any, left: int) -> None:
+        """Run exactly `left` instructions of the block the budget cut, under a code hook
+        bounded to that block (retranslated with the hook, then without it again)."""
+        if left <= 0:
+            return
+        begin, end = int(counter.cut_pc), int(counter.cut_pc) + int(counter.cut_size)
+        handle = ctypes.c_size_t()
+        status = uclib.uc_hook_add(
+            self.uc._uch,
+            ctypes.byref(handle),
+            UC_HOOK_CODE,
+            ctypes.cast(self._native.hil_count_insn, ctypes.c_void_p),  # type: ignore[union-attr]
+            ctypes.addressof(counter),
+            begin,
+            end - 1,
+        )
+        if status != 0:
+            raise UcError(status)
+        self.uc.ctl_remove_cache(begin, end)
+        counter.tail, counter.tail_left = 1, left
+        try:
+            self._emulate(0)
+        finally:
+            counter.tail = 0
+            uclib.uc_hook_del(self.uc._uch, handle)
+            self.uc.ctl_remove_cache(begin, end)
 
     def _on_uc_error(self, exc: UcError) -> None:
         pc = self.pc_now()

@@ -201,14 +201,16 @@ class SpiMemoryController(RegisterBlock):
         self.status_read = True
         return self._flags()
 
-    def _flags(self) -> int:
+    def _flags(self, fmode: int | None = None) -> int:
+        if fmode is None:
+            fmode = self.fmode
         sr = self.sr & ~(SR_FTF | (0x3F << 8))
         level = len(self.fifo)
-        if self.fmode == FMODE_WRITE and self.cr & self.CR_EN:
+        if fmode == FMODE_WRITE and self.cr & self.CR_EN:
             done = self.FTF_STOPS_AT_TCF and self.sr & SR_TCF
             if not done and FIFO_SIZE - level >= self.fthres:  # room for the threshold
                 sr |= SR_FTF
-        elif self.fmode == FMODE_READ and (level >= self.fthres or (level and not self.active)):
+        elif fmode == FMODE_READ and (level >= self.fthres or (level and not self.active)):
             sr |= SR_FTF
         return sr | (level << 8)
 
@@ -224,19 +226,20 @@ class SpiMemoryController(RegisterBlock):
         only), so SR may be read as the last poll left it, as long as that poll changed
         nothing else (no chip logged an ignored command).
         """
-        if self.fmode == FMODE_POLL:
+        fmode = self.fmode
+        if fmode == FMODE_POLL:
             if self.status_read and (not self.poll_due or self.quiet_poll):
-                return FastPath(reads=((self.SR, self._flags()),))
+                return FastPath(reads=((self.SR, self._flags(fmode)),))
             return None
-        if self.fmode == FMODE_WRITE and self.active and self.remaining > 1:
+        if fmode == FMODE_WRITE and self.active and self.remaining > 1:
             return FastPath(
-                reads=((self.SR, self._flags()),),
+                reads=((self.SR, self._flags(fmode)),),
                 sink=self.DR,
                 sink_bytes=self.remaining - 1,
                 sink_sizes=1 | 2 | 4,
             )
-        if self.fmode in (FMODE_READ, FMODE_WRITE):
-            return FastPath(reads=((self.SR, self._flags()),))
+        if fmode in (FMODE_READ, FMODE_WRITE):
+            return FastPath(reads=((self.SR, self._flags(fmode)),))
         return None  # memory-mapped: SR reads run the timeout counter
 
     def absorb(self, offset: int, data: bytes) -> None:
