@@ -82,6 +82,9 @@ class BoardSpec:
     connect_mode: str = "halt"
     # Boards sharing a pool name are interchangeable: a test takes whichever is free.
     pool: str | None = None
+    # backend "labgrid": the place, and the coordinator (else $LG_COORDINATOR)
+    place: str | None = None
+    coordinator: str | None = None
     source: str = ""  # "file:line" the entry came from
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -180,6 +183,8 @@ def _build_board(name: str, raw: dict[str, Any], where: str) -> BoardSpec:
         target_type=raw.get("target_type"),
         connect_mode=str(raw.get("connect_mode", "halt")),
         pool=raw.get("pool"),
+        place=raw.get("place"),
+        coordinator=raw.get("coordinator"),
         source=where,
         extra=dict(raw.get("extra", {})),
     )

@@ -20,7 +20,7 @@ from stm32_hil.inventory_positions import KeyPositions
 from stm32_hil.inventory_positions import Path as KeyPath
 from stm32_hil.parts import Part, get_part
 
-BACKENDS = ("sim", "pyocd")
+BACKENDS = ("sim", "pyocd", "labgrid")
 CONNECT_MODES = ("attach", "halt", "under-reset")
 BOOT0_DRIVES = ("sim", "dtr", "rts", "none")
 NRST_DRIVES = ("sim", "dtr", "rts", "probe", "none")
@@ -33,7 +33,7 @@ SIGNALS = ("CLK", "NCS", *(f"IO{i}" for i in range(8)), "DQS", "SCK", "MOSI", "M
 
 BOARD_KEYS = (
     "part", "backend", "description", "pool", "uart", "pins", "external_flash", "probe",
-    "target_type", "connect_mode", "extra",
+    "target_type", "connect_mode", "extra", "place", "coordinator",
 )  # fmt: skip
 UART_KEYS = ("peripheral", "port", "baud")
 PIN_KEYS = ("boot0", "nrst", "boot0_inverted", "nrst_inverted")
@@ -205,7 +205,7 @@ def check_board(c: Checker, name: str, raw: Any) -> None:
     part = _check_part(c, at, raw)
     backend = raw.get("backend", "sim")
     c.choice((*at, "backend"), backend, BACKENDS)
-    for key in ("description", "probe", "target_type", "pool"):
+    for key in ("description", "probe", "target_type", "pool", "place", "coordinator"):
         if key in raw:
             c.typed((*at, key), raw[key], str, "a string")
     if "connect_mode" in raw:
@@ -218,6 +218,20 @@ def check_board(c: Checker, name: str, raw: Any) -> None:
             f"board {name!r} uses backend 'pyocd' but names no probe",
             'add probe = "<unique id>" (see `pyocd list`)',
         )
+    if backend == "labgrid" and not raw.get("place"):
+        c.add(
+            at,
+            f"board {name!r} uses backend 'labgrid' but names no place",
+            'add place = "<labgrid place>" (see `labgrid-client places`)',
+        )
+    if backend != "labgrid":
+        for key in ("place", "coordinator"):
+            if key in raw:
+                c.add(
+                    (*at, key),
+                    f"board {name!r}: {key!r} is only for backend 'labgrid'",
+                    'set backend = "labgrid" or remove the key',
+                )
     if "uart" in raw and c.typed((*at, "uart"), raw["uart"], dict, "a table"):
         _check_uart(c, (*at, "uart"), raw["uart"], part)
     if "pins" in raw and c.typed((*at, "pins"), raw["pins"], dict, "a table"):

@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "nor": ("stm32_hil.cli.nor", "nor"),
     "options": ("stm32_hil.cli.target_cmds", "options"),
     "recover": ("stm32_hil.cli.target_cmds", "recover"),
+    "labgrid": ("stm32_hil.cli.labgrid", "labgrid"),
 }
 
 

@@ -141,7 +141,7 @@ class _Collector:
 @click.option("--board", "boards", multiple=True, help="board (or pool) name, repeatable")
 @click.option(
     "--backend",
-    type=click.Choice(["sim", "pyocd", "all"]),
+    type=click.Choice(["sim", "pyocd", "labgrid", "all"]),
     default="sim",
     show_default=True,
     help="which boards the default selection takes",

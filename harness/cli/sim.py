@@ -59,6 +59,12 @@ def sim() -> None:
     show_default=True,
     help="loopback port of the debug probe server (0 picks a free one)",
 )
+@click.option(
+    "--dtr-rts-pins",
+    is_flag=True,
+    help="RFC 2217: the client's DTR drives BOOT0 and RTS drives NRST (asserted = high), as "
+    'an adapter wired for the bootloader (inventory pins = { boot0 = "dtr", nrst = "rts" })',
+)
 @click.option("--inventory", default=None, help="board inventory file")
 def serve(
     board: str,
@@ -71,6 +77,7 @@ def serve(
     gdb_port: int | None,
     speed: float,
     probe_port: int,
+    dtr_rts_pins: bool,
     inventory: str | None,
 ) -> None:
     """Serve BOARD until SIGTERM/SIGINT: its bootloader UART (the first line printed is its
@@ -88,6 +95,8 @@ def serve(
         parse_address(address)  # a bad address fails before the board is built
     if not speed >= 0:
         raise ConfigError(f"--speed {speed}: must be 0 (virtual time only) or positive")
+    if dtr_rts_pins and rfc2217 is None:
+        raise ConfigError("--dtr-rts-pins needs --rfc2217 (only RFC 2217 carries DTR/RTS)")
     if not 0 <= probe_port <= 65535:
         raise ConfigError(f"--probe-port {probe_port}: a TCP port is 0..65535")
     existing = served.lookup_elsewhere(board)
@@ -108,7 +117,14 @@ def serve(
         server = PtyServer(b, pace=pace, baudrate=baud)
         where = server.path
     else:
-        server = TcpServer(b, address or "", rfc2217=rfc2217 is not None, pace=pace, baudrate=baud)
+        server = TcpServer(
+            b,
+            address or "",
+            rfc2217=rfc2217 is not None,
+            pace=pace,
+            baudrate=baud,
+            line_pins={"dtr": "BOOT0", "rts": "NRST"} if dtr_rts_pins else None,
+        )
         where = server.url
         if server.warning:
             click.secho(server.warning, fg="yellow", err=True)

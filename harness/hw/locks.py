@@ -90,6 +90,11 @@ def set_wait_reporter(reporter: Reporter | None) -> Reporter:
     return previous
 
 
+def report_wait(message: str) -> None:
+    """Say something about a wait where board waits are reported (see `set_wait_reporter`)."""
+    _reporter(message)
+
+
 def _file_stem(key: str) -> str:
     """A file name for any board, probe or pool key ("sim:nucleo-g071rb", "remote:host:5555")."""
     return re.sub(r"[^A-Za-z0-9._-]", "_", key)

@@ -18,7 +18,8 @@ def open_target(
     pool: Sequence[BoardSpec] = (),
 ) -> Target:
     """A ready Target: a fresh simulated board (or the one `hil sim serve` serves under that
-    name), or a locked pyOCD session on a real one.
+    name), a locked pyOCD session on a real one, or a pyOCD session on a labgrid place held
+    for the whole process.
 
     `safety` carries the operator's opt-ins; without it a real board refuses every write
     that would erase or program its flash or change its option bytes. `owner` (a test id) is
@@ -30,6 +31,10 @@ def open_target(
         target = _open_served(spec) or _open_sim(spec)
     elif spec.backend == "pyocd":
         target = _open_real(spec, owner, pool)
+    elif spec.backend == "labgrid":
+        from stm32_hil.labgrid.target import open_labgrid_target
+
+        target = open_labgrid_target(spec, owner=owner, pool=pool)
     else:
         raise ConfigError(f"board {spec.name}: unknown backend {spec.backend!r}")
     if safety is not None:

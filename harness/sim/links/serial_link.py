@@ -49,6 +49,9 @@ class SimSerial(serial.SerialBase):
         self.follows_wall_clock = True
         self._wall_mark: float | None = None  # perf_counter at the previous poll
         self._clock_mark: int | None = None  # the board's clock at the previous poll
+        # Modem line -> board pin it drives ({"dtr": "BOOT0", "rts": "NRST"}), as a USB-serial
+        # adapter wired for the bootloader; empty: the lines drive nothing.
+        self.line_pins: dict[str, str] = {}
         kwargs.setdefault("parity", serial.PARITY_EVEN)
         super().__init__(*args, **kwargs)
 
@@ -110,10 +113,18 @@ class SimSerial(serial.SerialBase):
         self.is_open = False
 
     def _update_dtr_state(self) -> None:
-        """DTR/RTS are not wired on simulated boards: BOOT0/NRST are driven by the Target."""
+        """DTR/RTS drive nothing unless `line_pins` wires them (BOOT0/NRST are otherwise
+        driven by the Target); asserted drives the pin high, as `stm32_hil.hw.pins` has it."""
+        self._drive_line("dtr", self._dtr_state)
 
     def _update_rts_state(self) -> None:
         """See `_update_dtr_state`."""
+        self._drive_line("rts", self._rts_state)
+
+    def _drive_line(self, line: str, asserted: bool) -> None:
+        pin = self.line_pins.get(line)
+        if pin is not None and self.board is not None:
+            self.board.set_pin(pin, bool(asserted))
 
     def _update_break_state(self) -> None:
         """A break is not modelled."""

@@ -215,9 +215,11 @@ class TcpServer:
         rfc2217: bool = False,
         pace: bool = False,
         baudrate: int = 115200,
+        line_pins: dict[str, str] | None = None,
     ) -> None:
         self.board = board
         self.rfc2217 = rfc2217
+        self.line_pins = dict(line_pins or {})  # see SimSerial.line_pins
         self.pace = pace
         self.baudrate = baudrate
         self.sock, self.warning = bind(address, f"board {board.name}'s bootloader UART")
@@ -243,6 +245,7 @@ class TcpServer:
     def _serve_client(self, conn: socket.socket) -> None:
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         port = open_sim_port(self.board, pace=self.pace, baudrate=self.baudrate, timeout=0)
+        port.line_pins = self.line_pins
         pump = _Pump(port)
         manager = None
         if self.rfc2217:
