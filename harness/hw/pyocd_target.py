@@ -97,6 +97,10 @@ def known_target_types() -> list[str]:
 
 
 def _choose_probe(unique_id: str) -> Any:
+    if unique_id.lower().startswith("remote:"):  # a pyOCD probe server (`pyocd server`)
+        from pyocd.probe.tcp_client_probe import TCPClientProbe
+
+        return TCPClientProbe(unique_id[len("remote:") :])
     _, helper, _, _ = _pyocd()
     probes = helper.get_all_connected_probes(blocking=False, print_wait_message=False)
     exact = [p for p in probes if p.unique_id.lower() == unique_id.lower()]
@@ -148,6 +152,9 @@ class PyOCDTarget(Target):
         self._lock: BoardLock | None = None
         self._port: serial.SerialBase | None = None
         self._pins: SerialLinePins | None = None
+        # Levels last driven on DTR/RTS, restored when the port is opened again: the board's
+        # pins keep their level while the port is closed, as a person expects of BOOT0.
+        self._line_levels = {"BOOT0": False, "NRST": True}
         self.session: Any = None
         if isinstance(lock, BoardLock):
             self._lock = lock
@@ -419,7 +426,9 @@ class PyOCDTarget(Target):
             ) from None
 
     def _line_pins(self) -> SerialLinePins:
-        if self._pins is None:
+        # A test may have closed the UART (its bootloader client's port): the lines only
+        # move on an open port, so reopen it rather than drive a closed one silently.
+        if self._pins is None or self._port is None or not self._port.is_open:
             self._pins = SerialLinePins(self._serial(), self.spec.pins)
         return self._pins
 
@@ -429,6 +438,7 @@ class PyOCDTarget(Target):
             self.session.probe.assert_reset(not level)
         elif how in LINES:
             self._line_pins().set(pin.value, level)
+            self._line_levels[pin.value] = level
         else:
             cap = Capability.BOOT0 if pin is Pin.BOOT0 else Capability.RESET_PIN
             raise CapabilityError(cap.value, self.name)
@@ -459,8 +469,12 @@ class PyOCDTarget(Target):
                 )
                 # Set the lines before opening so BOOT0/NRST do not glitch on open.
                 for how, inv, level in (
-                    (self.spec.pins.boot0, self.spec.pins.boot0_inverted, False),
-                    (self.spec.pins.nrst, self.spec.pins.nrst_inverted, True),
+                    (
+                        self.spec.pins.boot0,
+                        self.spec.pins.boot0_inverted,
+                        self._line_levels["BOOT0"],
+                    ),
+                    (self.spec.pins.nrst, self.spec.pins.nrst_inverted, self._line_levels["NRST"]),
                 ):
                     if how in LINES:
                         setattr(port, how, SerialLinePins.line_state(level, inv))
