@@ -25,7 +25,7 @@ GAP_PATTERN = "[Ss]imulator gap"
 INFRASTRUCTURE_PATTERN = (
     "cannot open board|BoardBusyError|is busy|ProbeError|TransferError|SerialException|"
     "could not open port|ConnectionRefusedError|ConnectionResetError|BrokenPipeError|"
-    "No connected debug probes|InventoryError"
+    "No connected debug probes|InventoryError|PlaceUnavailableError|LabgridError"
 )
 BAD = ["failed", "broken"]
 
@@ -47,7 +47,7 @@ CATEGORIES = (
     ),
     Category(
         "Infrastructure errors",
-        "the bench failed (board busy or unreachable, probe, serial link)",
+        "the bench failed (board busy or unreachable, probe, serial link, labgrid place gone)",
         INFRASTRUCTURE_PATTERN,
     ),
     Category(
