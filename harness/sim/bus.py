@@ -40,13 +40,18 @@ class FastPath:
     `sink_bytes` bytes in accesses of the sizes in `sink_sizes` (bit mask of 1, 2, 4), and then
     hand over in order through `absorb()`; queued writes must leave every published read
     unchanged. Nothing else in the device may depend on when the queued bytes arrive: virtual
-    time does not move while they are queued.
+    time does not move while they are queued. `latches`: word registers whose CPU writes, of
+    any width, the core may queue and make later, in order, through `write()`: in the device's
+    current state such a write stores its value in that register and does nothing else (no
+    other published read changes; the core updates the register's own published read, lanes
+    merged, as RegisterBlock.write does), and `steady_write` is False for it.
     """
 
     reads: tuple[tuple[int, int], ...] = ()
     sink: int | None = None
     sink_bytes: int = 0
     sink_sizes: int = 0
+    latches: tuple[int, ...] = ()
 
 
 class Device:

@@ -198,8 +198,13 @@ class CortexM:
             # views into the shared struct, made once (each attribute read builds a new one)
             self._read_addr = shared.read_addr
             self._read_value = shared.read_value
+            self._latch_addr = shared.latch_addr
+            self._q_addr, self._q_size = shared.q_addr, shared.q_size
+            self._q_value = shared.q_value
         self._published: tuple[tuple[int, int], ...] = ()  # the read table in the struct
+        self._latched: tuple[int, ...] = ()  # the latch table in the struct
         self._published_dev: Device | None = None
+        self._queue_dev: Device | None = None  # the device queued register writes go to
         self._counter: Any = None
         self.uc.ctl_set_cpu_model(CPU_MODELS[self.kind])  # before the first mem_map
         self.scs = SystemControlSpace(board, self)
@@ -551,8 +556,19 @@ class CortexM:
             for i, (offset, value) in enumerate(reads):
                 addrs[i] = base + offset
                 values[i] = value & 0xFFFFFFFF
-            self._published, self._published_dev = reads, dev
+            self._published = reads
+            self._latched = ()
+            self._published_dev = dev
         poll.nreads = len(reads)
+        latches = fast.latches[: native.LATCHES]
+        if latches:
+            if latches != self._latched or dev is not self._published_dev:
+                addrs, base = self._latch_addr, dev.base
+                for i, offset in enumerate(latches):
+                    addrs[i] = base + offset
+                self._latched = latches
+            poll.nlatches = len(latches)
+            self._queue_dev = dev
         if fast.sink is not None and fast.sink_bytes > 0:
             poll.sink_addr = dev.base + fast.sink
             poll.sink_sizes = fast.sink_sizes
@@ -567,7 +583,10 @@ class CortexM:
         poll = self._poll
         if poll.sink_len:
             self._drain()
+        if poll.qlen:
+            self._replay()
         poll.nreads = 0
+        poll.nlatches = 0
         poll.sink_cap = 0
 
     def _drain(self) -> None:
@@ -580,6 +599,20 @@ class CortexM:
             dev.absorb(offset, data)
         except HarnessError as exc:
             self._request_fault(_bus_fault(self.pc_now(), dev.base + offset, exc, precise=False))
+
+    def _replay(self) -> None:
+        """Make the queued latch writes, oldest first, as the CPU made them."""
+        poll = self._poll
+        count, poll.qlen = poll.qlen, 0
+        dev = self._queue_dev
+        assert dev is not None
+        addrs, sizes, values = self._q_addr, self._q_size, self._q_value
+        for i in range(count):
+            address = addrs[i]
+            try:
+                dev.write(address - dev.base, sizes[i], values[i], Access.CPU)
+            except HarnessError as exc:
+                self._request_fault(_bus_fault(self.pc_now(), address, exc, precise=False))
 
     @property
     def fast_accesses(self) -> tuple[int, int]:

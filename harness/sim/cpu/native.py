@@ -9,7 +9,10 @@ Python:
   polling-loop detector run in C on the same shared state the Python path uses, except for the
   read that completes a polling loop, which Python handles so the slice stops exactly as before;
 - writes to a data register the model published as a sink (`FastPath.sink`): the bytes are
-  queued and handed to the model in one `absorb()` call before Python next runs.
+  queued and handed to the model in one `absorb()` call before Python next runs;
+- writes to registers the model published as latches (`FastPath.latches`, plain stores in its
+  current state): they are queued, the published read of that register follows them, and they
+  are made, in order, through the model's `write()` before Python next runs.
 Everything else goes to the Python callback unchanged, so behaviour and cycle counts are the
 same with or without it; `STM32_HIL_NATIVE=0` turns it off.
 
@@ -29,7 +32,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-READS = 8  # stable registers one model may publish at once
+READS = 16  # stable registers one model may publish at once
+LATCHES = 8  # registers whose writes one model may let the core queue
+QUEUE = 64  # queued register writes at most before Python sees them
 SINK_BYTES = 4096  # queued data-register bytes at most before Python sees them
 COUNT_CACHE = 4096  # translated blocks whose instruction counts one slice remembers
 
@@ -42,6 +47,8 @@ typedef void (*write_fn)(void *, uint64_t, unsigned, uint64_t, void *);
 
 #define READS @READS@
 #define SINK_BYTES @SINK_BYTES@
+#define LATCHES @LATCHES@
+#define QUEUE @QUEUE@
 
 typedef struct {
     read_fn py_read;
@@ -61,6 +68,12 @@ typedef struct {
     uint64_t read_value[READS];
     uint64_t fast_reads;
     uint64_t fast_writes;
+    uint32_t nlatches;
+    uint32_t qlen;
+    uint64_t latch_addr[LATCHES];
+    uint64_t q_addr[QUEUE];
+    uint32_t q_size[QUEUE];
+    uint32_t q_value[QUEUE];
     uint8_t sink[SINK_BYTES];
 } shared_t;
 
@@ -101,13 +114,33 @@ void hil_mmio_write(void *uc, uint64_t offset, unsigned size, uint64_t value, vo
     region_t *r = (region_t *)user;
     shared_t *s = r->sh;
     uint64_t addr = r->base + offset;
-    if (s->enabled && (addr & ~(uint64_t)3) == s->sink_addr && (s->sink_sizes & size)
-        && s->sink_len + size <= s->sink_cap) {
+    uint64_t word = addr & ~(uint64_t)3;
+    if (s->enabled && word == s->sink_addr && (s->sink_sizes & size)
+        && s->sink_len + size <= s->sink_cap && s->qlen == 0) {
         for (unsigned i = 0; i < size; i++)
             s->sink[s->sink_len++] = (uint8_t)(value >> (8 * i));
         s->poll_valid = 0;
         s->fast_writes++;
         return;
+    }
+    if (s->enabled && s->sink_len == 0 && s->qlen < QUEUE && (addr & 3) + size <= 4) {
+        for (uint32_t i = 0; i < s->nlatches; i++) {
+            if (s->latch_addr[i] != word)
+                continue;
+            /* queued for the model, in order; its published read follows the write */
+            s->q_addr[s->qlen] = addr;
+            s->q_size[s->qlen] = size;
+            s->q_value[s->qlen] = (uint32_t)value;
+            s->qlen++;
+            unsigned shift = 8 * (unsigned)(addr & 3);
+            uint64_t mask = (size >= 4 ? 0xFFFFFFFFull : ((1ull << (8 * size)) - 1)) << shift;
+            for (uint32_t j = 0; j < s->nreads; j++)
+                if (s->read_addr[j] == word)
+                    s->read_value[j] = (s->read_value[j] & ~mask) | ((value << shift) & mask);
+            s->poll_valid = 0;
+            s->fast_writes++;
+            return;
+        }
     }
     s->py_write(uc, addr, size, value, 0);
 }
@@ -182,6 +215,8 @@ void hil_count_insn(void *uc, uint64_t address, uint32_t size, void *user) {
 }
 """.replace("@READS@", str(READS))
     .replace("@SINK_BYTES@", str(SINK_BYTES))
+    .replace("@LATCHES@", str(LATCHES))
+    .replace("@QUEUE@", str(QUEUE))
     .replace("@COUNT_CACHE@", str(COUNT_CACHE))
 )
 
@@ -214,6 +249,12 @@ class Shared(ctypes.Structure):
         ("read_value", ctypes.c_uint64 * READS),
         ("fast_reads", ctypes.c_uint64),
         ("fast_writes", ctypes.c_uint64),
+        ("nlatches", ctypes.c_uint32),
+        ("qlen", ctypes.c_uint32),
+        ("latch_addr", ctypes.c_uint64 * LATCHES),
+        ("q_addr", ctypes.c_uint64 * QUEUE),
+        ("q_size", ctypes.c_uint32 * QUEUE),
+        ("q_value", ctypes.c_uint32 * QUEUE),
         ("sink", ctypes.c_uint8 * SINK_BYTES),
     ]
 

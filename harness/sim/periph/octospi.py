@@ -133,6 +133,8 @@ class Phases:
 
 class Octospi(SpiMemoryController):
     SR, FCR, DLR, AR, DR, PSMKR, PSMAR = SR, FCR, DLR, AR, DR, PSMKR, PSMAR
+    PLAIN_READS = (CR, DCR1, DCR2, DCR3, DCR4, DLR, AR, PSMKR, PSMAR, PIR, CCR, TCR, IR, ABR, LPTR)
+    LATCHES = (DLR, PSMKR, PSMAR, PIR, LPTR)
     SIZE_FIELD = "DCR1.DEVSIZE"
     TCF_ON_ABORT = True
     FTF_STOPS_AT_TCF = False

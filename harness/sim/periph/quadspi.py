@@ -56,6 +56,8 @@ class QuadspiHost(Protocol):
 
 class Quadspi(SpiMemoryController):
     SR, FCR, DLR, AR, DR, PSMKR, PSMAR = SR, FCR, DLR, AR, DR, PSMKR, PSMAR
+    PLAIN_READS = (CR, DCR, CCR, AR, ABR, DLR, PSMKR, PSMAR, PIR, LPTR)
+    LATCHES = (DLR, PSMKR, PSMAR, PIR, LPTR)
 
     def __init__(self, name: str, base: int, chips: list[NorFlash]) -> None:
         super().__init__(name, base, REGS_SIZE)

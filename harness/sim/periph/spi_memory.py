@@ -46,6 +46,14 @@ class SpiMemoryController(RegisterBlock):
     CR_APMS: int = 1 << 22
     SIZE_FIELD = "DCR.FSIZE"  # the field that sets the window size, for messages
     TCF_ON_ABORT = False  # the reference manual sets TCF when a transfer is aborted
+    # Registers a read of which returns the stored value and does nothing else: served by the
+    # core without a call in indirect modes (automatic polling: a read may run a poll cycle).
+    PLAIN_READS: tuple[int, ...] = ()
+    # Registers a write of which, while BUSY = 0 in an indirect mode, only stores the value
+    # (no command start, no window change): the core may queue those writes (FastPath).
+    LATCHES: tuple[int, ...] = ()
+    _plain_values: tuple[int | None, ...] = ()
+    _plain_pairs: tuple[tuple[int, int], ...] = ()
     FTF_STOPS_AT_TCF = True  # indirect write: no FIFO-threshold flag once the command is done
 
     chips: list[NorFlash]
@@ -233,14 +241,25 @@ class SpiMemoryController(RegisterBlock):
             return None
         if fmode == FMODE_WRITE and self.active and self.remaining > 1:
             return FastPath(
-                reads=((self.SR, self._flags(fmode)),),
+                reads=((self.SR, self._flags(fmode)), *self._plain()),
                 sink=self.DR,
                 sink_bytes=self.remaining - 1,
                 sink_sizes=1 | 2 | 4,
             )
         if fmode in (FMODE_READ, FMODE_WRITE):
-            return FastPath(reads=((self.SR, self._flags(fmode)),))
+            return FastPath(
+                reads=((self.SR, self._flags(fmode)), *self._plain()),
+                latches=() if self.sr & SR_BUSY else self.LATCHES,
+            )
         return None  # memory-mapped: SR reads run the timeout counter
+
+    def _plain(self) -> tuple[tuple[int, int], ...]:
+        """(offset, value) of the registers in PLAIN_READS, rebuilt only when one changed."""
+        values = tuple(map(self.regs.get, self.PLAIN_READS))
+        if values != self._plain_values:
+            self._plain_values = values
+            self._plain_pairs = tuple(zip(self.PLAIN_READS, (v or 0 for v in values), strict=True))
+        return self._plain_pairs
 
     def absorb(self, offset: int, data: bytes) -> None:
         self._write_dr(data)

@@ -596,12 +596,20 @@ class Transaction:
         base = addr & ~(page - 1)
         # The page latch: bytes past the page end wrap to its start; a later byte for the same
         # column replaces an earlier one (more than a page keeps the last `page` bytes).
-        latch: dict[int, int] = {}
-        for i, byte in enumerate(self.received):
-            latch[(addr - base + i) % page] = byte
         data = chip.data
-        for column, byte in latch.items():
-            data[base + column] &= byte
+        received = self.received
+        n = len(received)
+        if addr - base + n <= page:  # no wrap (the usual case): AND the run in one go
+            cells = int.from_bytes(data[addr : addr + n], "little")
+            data[addr : addr + n] = (cells & int.from_bytes(received, "little")).to_bytes(
+                n, "little"
+            )
+        else:
+            latch: dict[int, int] = {}
+            for i, byte in enumerate(received):
+                latch[(addr - base + i) % page] = byte
+            for column, byte in latch.items():
+                data[base + column] &= byte
         chip._start_busy(chip.spec.timing["page_program"])
 
     def _write_regs(self, cmd: Command) -> None:
