@@ -214,6 +214,14 @@ class PyOCDTarget(Target):
         if self._lock is not None:
             self._lock.release()
 
+    @property
+    def wall_time_is_board_time(self) -> bool:
+        """False through the simulator's probe (`sim:B`, served or in-process): the board's
+        clock is virtual and runs ahead of the wall clock while the probe polls."""
+        from stm32_hil.sim.debug.pyocd_probe import UID_PREFIX
+
+        return not str(self.spec.probe or "").startswith(UID_PREFIX)
+
     # -- capabilities --------------------------------------------------------------------
     def capabilities(self) -> frozenset[Capability]:
         caps = {Capability.MEMORY, Capability.RESET_SYSTEM}

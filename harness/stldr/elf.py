@@ -94,6 +94,9 @@ class Stldr:
     rwpi: bool
     r9: int | None  # static base the caller must put in R9 (RWPI builds), else None
     warnings: tuple[str, ...] = ()
+    # [start, end) of the executable sections (empty when the file has no section headers):
+    # where a stale copy of the code may be trapped without touching the image's data.
+    code: tuple[tuple[int, int], ...] = ()
 
     @property
     def hard_float(self) -> bool:
@@ -279,6 +282,14 @@ def _parse(data: bytes, where: str) -> Stldr:
         storage_info_size=si_size,
         rwpi=rwpi,
         r9=r9,
+        code=tuple(
+            (s.addr, s.addr + s.size)
+            for s in sections
+            if s.flags & SH_FLAGS.SHF_ALLOC
+            and s.flags & SH_FLAGS.SHF_EXECINSTR
+            and s.size > 0
+            and not s.nobits
+        ),
     )
     layout_errors(stldr)
     warnings = metadata_warnings(stldr, blob_len=len(blob))

@@ -246,7 +246,7 @@ class FlmRunner(LoaderRunner):
         out = bytearray()
         while len(out) < length:
             n = min(HOST_READ_CHUNK, length - len(out))
-            out += self._host_read(address + len(out), n)
+            out += self.window_read(address + len(out), n)
             if progress:
                 progress(len(out), length)
         return bytes(out)

@@ -445,6 +445,7 @@ class FlmValidator(Validator):
         return None, f"{region.name} has no room to load the algorithm a second time"
 
     def check_timing(self) -> str:
+        self._need_board_clock()
         r = self.fr
         dev = self.flm.device
         if self.groups and "EraseSector" in self.flm.algo_functions:
@@ -477,7 +478,7 @@ class FlmValidator(Validator):
         longest: dict[str, float] = {}
         for call in raw:
             longest[call.name] = max(longest.get(call.name, 0.0), call.seconds)
-        unit = "virtual " if self.target.sim is not None else ""
+        unit = self._time_unit
         sheet = self.sheet.name if self.sheet is not None else "chip"
         return (
             f"{len(work)} EraseSector/ProgramPage calls within the {sheet} datasheet times, the "

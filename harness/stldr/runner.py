@@ -20,7 +20,7 @@ from typing import Any
 from stm32_hil.errors import HarnessError, LoaderError, TargetTimeout
 from stm32_hil.parts import MemoryRegion
 from stm32_hil.stldr.checks import check_fits
-from stm32_hil.stldr.elf import Stldr
+from stm32_hil.stldr.elf import PF_X, Stldr
 from stm32_hil.stldr.storage_info import StorageInfo
 from stm32_hil.target.base import HaltReason, Target
 
@@ -259,12 +259,15 @@ class LoaderRunner:
         """Halt, write the trap and every loaded segment (zero-filled to memsz)."""
         tgt = self.target
         tgt.halt()
-        if self.shift and self._link_range() is not None:
+        span = self._link_range() if self.shift else None
+        if span is not None:
             # The link addresses hold a stale copy of the image, as after an earlier session:
             # code that jumps there runs it, and the watch on that range sees where it ran.
             for seg in self.stldr.loaded:
                 with contextlib.suppress(HarnessError):
                     tgt.write_memory(seg.vaddr, seg.image())
+            if not self._can_watch():
+                self._trap_stale_code(span)
         tgt.write_memory(self.trap_address, BKPT_TRAP)
         moved = 0
         for seg in self.stldr.loaded:
@@ -472,6 +475,27 @@ class LoaderRunner:
             return None
         return lo, hi
 
+    def _trap_stale_code(self, span: tuple[int, int]) -> None:
+        """Overwrite the stale copy's code with BKPT, keeping its data.
+
+        A debug probe cannot watch execution in RAM; with the code trapped, a jump to a link
+        address (through a function pointer the stale data still holds) halts at once with PC
+        there, seen as a halt away from the return trap. Without section headers every
+        executable segment counts as code.
+        """
+        code = list(self.stldr.code) or [
+            (seg.vaddr, seg.end) for seg in self.stldr.loaded if seg.flags & PF_X
+        ]
+        for lo, hi in code:
+            lo, hi = (max(lo, span[0]) + 1) & ~1, min(hi, span[1]) & ~1
+            if hi > lo:
+                with contextlib.suppress(HarnessError):
+                    self.target.write_memory(lo, (BKPT_TRAP * ((hi - lo) // 4 + 1))[: hi - lo])
+
+    def _can_watch(self) -> bool:
+        """Whether executed blocks can be watched (a simulator running in this process)."""
+        return getattr(getattr(self.target.sim, "core", None), "uc", None) is not None
+
     def _watch(self) -> tuple[Any, list[int]] | None:
         """On a simulator, record blocks a shifted image executes at its link addresses."""
         span = self._link_range()
@@ -660,12 +684,12 @@ class LoaderRunner:
                 self._check(result, f"Read(0x{at:08X}, {n})")
                 out += self.target.read_memory(self.buffer, n)
             else:
-                out += self._host_read(at, n)
+                out += self.window_read(at, n)
             if progress:
                 progress(len(out), length)
         return bytes(out)
 
-    def _host_read(self, address: int, length: int) -> bytes:
+    def window_read(self, address: int, length: int) -> bytes:
         try:
             return self.target.read_memory(address, length)
         except HarnessError as exc:

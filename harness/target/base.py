@@ -125,6 +125,16 @@ class Target(ABC):
         """The simulator handle (fault injection, virtual time) or None on real boards."""
         return None
 
+    @property
+    def wall_time_is_board_time(self) -> bool:
+        """Whether time measured on the host's wall clock is time that passed on the board.
+
+        True on silicon (a call the host timed took at most that long on the board); False on
+        a simulated board, whose clock is virtual even when a debug probe reaches it: what it
+        took is known only in the simulating process (`sim.clock`).
+        """
+        return self.sim is None
+
     # -- memory ------------------------------------------------------------------------
     @abstractmethod
     def read_memory(self, address: int, length: int) -> bytes: ...

@@ -33,6 +33,7 @@ if "pyocd.probe.aggregator" not in sys.modules:
     sys.modules.setdefault(__name__, _self)
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -407,15 +408,18 @@ def _board_name(unique_id: str) -> str:
 
 
 def _sim_board_names() -> list[str]:
-    """Sim boards of the inventory plus any registered in this process."""
+    """Sim boards of the inventory, any registered in this process and any served by another
+    (`hil sim serve --inventory X` serves boards the default inventory may not have)."""
     from stm32_hil.inventory import Inventory
     from stm32_hil.sim import live as registry
+    from stm32_hil.sim import served
 
     try:
         names = set(Inventory.load().names("sim"))
     except HarnessError as exc:
         LOG.warning("simulated probes: %s", exc)
         names = set()
+    names |= {r.board for r in served.served_boards() if r.pid != os.getpid()}
     return sorted(names | set(registry.names()))
 
 
