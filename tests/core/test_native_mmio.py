@@ -24,7 +24,6 @@ from stm32_hil.stldr.runner import LoaderRunner
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = ROOT / "loaders" / "good" / "h743_w25q128.stldr"
-SHARED = ROOT.parent / "shared" / "loaders"
 
 
 def _need_native() -> None:
@@ -32,15 +31,6 @@ def _need_native() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail("no C compiler: the native MMIO dispatcher cannot be built")
         pytest.skip("no C compiler for the native MMIO dispatcher")
-
-
-def _shared(name: str) -> Path:
-    path = SHARED / name
-    if not path.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"shared loader missing: {path}")
-        pytest.skip(f"shared loader missing: {path}")
-    return path
 
 
 def _board(part: str, chip: str) -> SimTarget:
@@ -70,7 +60,7 @@ def _write_run(
     ["ours", "st_f469_mt25ql.stldr"],
 )
 def test_loader_write_is_identical_with_and_without_the_native_dispatcher(
-    case: str, monkeypatch: pytest.MonkeyPatch
+    case: str, monkeypatch: pytest.MonkeyPatch, shared_loader: Callable[[str], Path]
 ) -> None:
     _need_native()
     if case == "ours":
@@ -79,7 +69,7 @@ def test_loader_write_is_identical_with_and_without_the_native_dispatcher(
         def make() -> SimTarget:
             return SimTarget(Inventory.load().get("nucleo-h743zi"))
     else:
-        path, size = _shared(case), 0x1800
+        path, size = shared_loader(case), 0x1800
 
         def make() -> SimTarget:
             return _board("STM32F469NI", "MT25QL512A")

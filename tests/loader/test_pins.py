@@ -8,7 +8,7 @@ board is wired as the loader configures and Init lists the pins it used.
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,6 @@ from stm32_hil.stldr.elf import load
 from stm32_hil.stldr.validate import CheckResult, validate
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "loaders"
 QUICK = ("init", "sector_erase")  # with metadata, ram_fit and device_fit, always run
 
 
@@ -68,20 +67,11 @@ def test_quadspi_loader_on_other_clk_pin_fails_naming_both_pins() -> None:
     assert "the loader drives CLK on PB2, the board wires CLK on PF10" in failed[0].detail
 
 
-def _shared(name: str) -> Path:
-    path = SHARED / name
-    if not path.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"shared loader missing: {path}")
-        pytest.skip(f"shared loader missing: {path}")
-    return path
-
-
 @pytest.mark.slow
-def test_shared_loader_pin_variant_is_named() -> None:
+def test_shared_loader_pin_variant_is_named(shared_loader: Callable[[str], Path]) -> None:
     """The F4 W25Q64 loader muxes CLK on PF10 (F469: AF9); a board with CLK on PA7 (AF10)
     does not work with it."""
-    loader = _shared("CLIVEONE-W25Q64_STM32F4XX-PF10-PB6-PF8-PF9-PF7-PF6.stldr")
+    loader = shared_loader("CLIVEONE-W25Q64_STM32F4XX-PF10-PB6-PF8-PF9-PF7-PF6.stldr")
     wired = {"CLK": "PF10", "NCS": "PB6", "IO0": "PF8", "IO1": "PF9", "IO2": "PF7", "IO3": "PF6"}
     ok = _run("STM32F469NI", "W25Q64", "QUADSPI", wired, loader)
     assert ok["init"].passed is True and ok["sector_erase"].passed is True
@@ -91,9 +81,9 @@ def test_shared_loader_pin_variant_is_named() -> None:
     assert "the loader drives CLK on PF10, the board wires CLK on PA7" in failed[0].detail
 
 
-def test_bitbanged_shared_loader_passes_on_its_pins() -> None:
+def test_bitbanged_shared_loader_passes_on_its_pins(shared_loader: Callable[[str], Path]) -> None:
     """The G0B0 loader bit-bangs GPIOA: SCK PA0, NCS PA5, MOSI PA4, MISO PA3."""
-    loader = _shared("CLIVEONE-MX25L64_STM32G0B0-PA0-PA5-PA4-PA3.stldr")
+    loader = shared_loader("CLIVEONE-MX25L64_STM32G0B0-PA0-PA5-PA4-PA3.stldr")
     pins = {"SCK": "PA0", "NCS": "PA5", "MOSI": "PA4", "MISO": "PA3"}
     results = _run("STM32G0B0RE", "MX25L6433F", "GPIO", pins, loader)
     assert results["init"].passed is True and results["sector_erase"].passed is True
