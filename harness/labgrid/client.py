@@ -129,6 +129,7 @@ class Coordinator:
 
         address = proxymanager.get_grpc_address(self.address, default_port=20408)
         session = ClientSession(address, asyncio.get_running_loop())
+        await _own_connection(session)
         try:
             await session.start()
         except Exception:
@@ -208,6 +209,21 @@ class Coordinator:
             matches=tuple(str(m) for m in place.matches),
         )
 
+    def resources(self) -> dict[str, bool]:
+        """Every exported resource ("exporter/group/cls/name") and whether it is available."""
+        return self._call(self._resources())
+
+    async def _resources(self) -> dict[str, bool]:
+        await self._session.sync_with_coordinator()
+        out = {}
+        for exporter, groups in self._session.resources.items():
+            for group, entries in groups.items():
+                for name, entry in entries.items():
+                    data = entry.data
+                    if "cls" in data:
+                        out[f"{exporter}/{group}/{data['cls']}/{name}"] = bool(data.get("avail"))
+        return out
+
     def create_place(self, name: str, *matches: str) -> None:
         """A place with resource matches ("exporter/group/cls/name", '*' allowed)."""
         pb = self._pb
@@ -247,9 +263,33 @@ class Coordinator:
         response = self._call(self._rpc("PollReservation", request))
         return _reservation(response.reservation)
 
+    def reservations(self) -> list[ReservationView]:
+        """Every reservation the coordinator holds (any owner), oldest first."""
+        response = self._call(self._rpc("GetReservations", self._pb.GetReservationsRequest()))
+        return [_reservation(r) for r in response.reservations]
+
     def cancel(self, token: str) -> None:
         request = self._pb.CancelReservationRequest(token=token)
         self._call(self._rpc("CancelReservation", request))
+
+
+async def _own_connection(session: Any) -> None:
+    """Give the session a TCP connection of its own. gRPC shares one connection between the
+    channels of a process that have the same target and options, and the coordinator takes a
+    second client stream on the same connection for a duplicate (it asserts)."""
+    import grpc
+    from labgrid.remote.generated import labgrid_coordinator_pb2_grpc
+
+    options = [
+        ("grpc.keepalive_time_ms", 7500),  # labgrid's own client settings
+        ("grpc.keepalive_timeout_ms", 10000),
+        ("grpc.http2.ping_timeout_ms", 10000),
+        ("grpc.http2.max_pings_without_data", 0),
+        ("grpc.use_local_subchannel_pool", 1),
+    ]
+    await session.channel.close()
+    session.channel = grpc.aio.insecure_channel(target=session.address, options=options)
+    session.stub = labgrid_coordinator_pb2_grpc.CoordinatorStub(session.channel)
 
 
 def _reservation(pb: Any) -> ReservationView:
