@@ -464,8 +464,9 @@ class Validator:
         model = self.device.model
         if model is None:
             raise NotApplicable(
-                "n/a through a debug probe: needs the flash model's WIP state, which only the "
-                "simulating process sees (a probe reads no chip status without sending commands)"
+                "a debug probe cannot observe it: it needs the flash model's WIP state, which "
+                "only the simulating process sees (a probe reads no chip status without sending "
+                "commands)"
             )
         r = self.r
         r.init()
@@ -969,8 +970,8 @@ class Validator:
         """Call times mean something only in the board's own time (see `Target`)."""
         if self.target.sim is None and not self.target.wall_time_is_board_time:
             raise NotApplicable(
-                "n/a through a debug probe on a simulated board: its clock is virtual and runs "
-                "ahead of the wall clock while the probe polls, so wall-clock call times say "
+                "a debug probe cannot time calls on a simulated board: its clock is virtual and "
+                "runs ahead of the wall clock while the probe polls, so wall-clock call times say "
                 "nothing about the chip; judged in-process (without a served board) and on "
                 "silicon, where the wall clock is the board's"
             )
