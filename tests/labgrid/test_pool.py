@@ -80,7 +80,7 @@ def test_pool_shares_places_fairly_and_releases_on_signals(lab: Lab, tmp_path: P
         assert first.wait(timeout=30) != 0
         assert _held(third) == got_first
         assert third.wait(timeout=30) == 0
-        log = (tmp_path / "third.log", started).read_text()
+        log = (tmp_path / "third.log").read_text()
         assert "third: waiting" in log and "for labgrid place pool:twins" in log, log
         second.send_signal(signal.SIGTERM)
         second.wait(timeout=30)
