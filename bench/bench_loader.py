@@ -39,6 +39,7 @@ STLINK_MIB_S = 0.13
 GOAL_WRITE_MIB_S = 5.0
 GOAL_FULL_S = 60.0
 MIB = 1 << 20
+READ_CHUNK = 0x8000  # bytes per Read call
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,12 @@ def _transfer(case: Case, size: int, native: bool) -> tuple[float, float, float 
         back = b""
 
         def read() -> None:
+            # In programmer-sized chunks: weact's Read takes a 16-bit length (65536 reads 0)
             nonlocal back
-            back = runner.read(info.start, size)
+            back = b"".join(
+                runner.read(info.start + at, min(READ_CHUNK, size - at))
+                for at in range(0, size, READ_CHUNK)
+            )
 
         try:
             read_s = _timed(read)

@@ -52,6 +52,7 @@ class FastPath:
     sink_bytes: int = 0
     sink_sizes: int = 0
     latches: tuple[int, ...] = ()
+    timeless: bool = False  # no published read can change with time alone (waits_on_time)
 
 
 class Device:
@@ -100,6 +101,17 @@ class Device:
         A loop that refreshes a watchdog while it waits for BSY (pyOCD's H7 flash algorithm,
         HAL code with a watchdog running) is still a polling loop; asked before the write."""
         return False
+
+    def waits_on_time(self, offset: int) -> bool:
+        """Whether a CPU read at `offset` could return something else later with nothing but
+        time passing (a flag set by a transfer in flight, a chip that stops being busy).
+
+        A loop polling a register that cannot change by itself waits for nothing time can
+        bring: the core runs it instruction by instruction (its own count ends it, as on
+        silicon) instead of skipping ahead in time, which would charge each of its iterations a
+        whole slice. Asked after the read; the default assumes time matters.
+        """
+        return True
 
     def fast_path(self) -> FastPath | None:
         """Accesses the core may serve without calling the device (None: none).

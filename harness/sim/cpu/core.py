@@ -509,7 +509,9 @@ class CortexM:
             self.uc.emu_stop()
             return 0
         poll = self._poll
-        if poll.poll_valid and poll.poll_addr == address and poll.poll_value == value:
+        if not dev.waits_on_time(address - dev.base):
+            poll.poll_valid = 0  # nothing to wait for: its own count ends such a loop
+        elif poll.poll_valid and poll.poll_addr == address and poll.poll_value == value:
             poll.poll_count += 1
             if poll.poll_count == POLL_REPEATS and self._stop is None:
                 # Stopping re-executes this load on resume: harmless, its value did not change.
@@ -560,6 +562,7 @@ class CortexM:
             self._latched = ()
             self._published_dev = dev
         poll.nreads = len(reads)
+        poll.timeless = 1 if fast.timeless else 0
         latches = fast.latches[: native.LATCHES]
         if latches:
             if latches != self._latched or dev is not self._published_dev:

@@ -70,6 +70,8 @@ typedef struct {
     uint64_t fast_writes;
     uint32_t nlatches;
     uint32_t qlen;
+    uint32_t timeless;
+    uint32_t pad;
     uint64_t latch_addr[LATCHES];
     uint64_t q_addr[QUEUE];
     uint32_t q_size[QUEUE];
@@ -93,7 +95,9 @@ uint64_t hil_mmio_read(void *uc, uint64_t offset, unsigned size, void *user) {
                 continue;
             uint64_t mask = size >= 4 ? 0xFFFFFFFFull : ((1ull << (8 * size)) - 1);
             uint64_t v = (s->read_value[i] >> (8 * (addr & 3))) & mask;
-            if (s->poll_valid && s->poll_addr == addr && s->poll_value == v) {
+            if (s->timeless) {
+                s->poll_valid = 0; /* nothing to wait for: not a polling loop */
+            } else if (s->poll_valid && s->poll_addr == addr && s->poll_value == v) {
                 if (s->poll_count + 1 >= s->poll_repeats)
                     break; /* the read that completes a polling loop is Python's */
                 s->poll_count++;
@@ -251,6 +255,8 @@ class Shared(ctypes.Structure):
         ("fast_writes", ctypes.c_uint64),
         ("nlatches", ctypes.c_uint32),
         ("qlen", ctypes.c_uint32),
+        ("timeless", ctypes.c_uint32),
+        ("pad", ctypes.c_uint32),
         ("latch_addr", ctypes.c_uint64 * LATCHES),
         ("q_addr", ctypes.c_uint64 * QUEUE),
         ("q_size", ctypes.c_uint32 * QUEUE),

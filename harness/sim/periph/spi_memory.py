@@ -245,13 +245,22 @@ class SpiMemoryController(RegisterBlock):
                 sink=self.DR,
                 sink_bytes=self.remaining - 1,
                 sink_sizes=1 | 2 | 4,
+                timeless=True,
             )
         if fmode in (FMODE_READ, FMODE_WRITE):
             return FastPath(
                 reads=((self.SR, self._flags(fmode)), *self._plain()),
                 latches=() if self.sr & SR_BUSY else self.LATCHES,
+                timeless=True,
             )
         return None  # memory-mapped: SR reads run the timeout counter
+
+    def waits_on_time(self, offset: int) -> bool:
+        """Indirect modes: every register is a function of the controller's state, which only
+        accesses change (a loop waiting there for TCF that will never come ends by its own
+        count, as on silicon). Automatic polling and the window's timeout counter do move with
+        time."""
+        return self.fmode not in (FMODE_READ, FMODE_WRITE)
 
     def _plain(self) -> tuple[tuple[int, int], ...]:
         """(offset, value) of the registers in PLAIN_READS, rebuilt only when one changed."""
