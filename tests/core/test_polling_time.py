@@ -14,6 +14,7 @@ from stm32_hil.inventory import Inventory
 from stm32_hil.sim.bus import Access
 from stm32_hil.sim.cpu import native
 from stm32_hil.sim.cpu.core import MAX_SLICE
+from stm32_hil.sim.periph.quadspi import Quadspi
 from stm32_hil.sim.target import SimTarget
 from stm32_hil.target.base import HaltReason
 
@@ -117,7 +118,9 @@ def test_a_wait_on_a_busy_chip_still_skips_to_the_end_of_the_erase(
     count = 1_000_000_000
     _, left = _wait(target, base, SR_SMF, count)
     clock = target.board.clock
-    erase = clock.hz * target.board.bus.device("QUADSPI").chips[0].spec.timing["erase_4k"]
+    qspi = target.board.bus.device("QUADSPI")
+    assert isinstance(qspi, Quadspi)
+    erase = clock.hz * qspi.chips[0].spec.timing["erase_4k"]
     assert left > 0, "the loop ran out before the erase ended"
     # the erase's datasheet time passed, while the loop itself ran a handful of iterations
     assert clock.now - began >= erase
