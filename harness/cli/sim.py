@@ -65,6 +65,14 @@ def sim() -> None:
     help="RFC 2217: the client's DTR drives BOOT0 and RTS drives NRST (asserted = high), as "
     'an adapter wired for the bootloader (inventory pins = { boot0 = "dtr", nrst = "rts" })',
 )
+@click.option(
+    "--power-port",
+    type=int,
+    default=None,
+    metavar="PORT",
+    help="also serve a power switch over HTTP (labgrid NetworkPowerPort, model simplerest; "
+    "loopback; 0 picks a free port)",
+)
 @click.option("--inventory", default=None, help="board inventory file")
 def serve(
     board: str,
@@ -78,6 +86,7 @@ def serve(
     speed: float,
     probe_port: int,
     dtr_rts_pins: bool,
+    power_port: int | None,
     inventory: str | None,
 ) -> None:
     """Serve BOARD until SIGTERM/SIGINT: its bootloader UART (the first line printed is its
@@ -97,8 +106,9 @@ def serve(
         raise ConfigError(f"--speed {speed}: must be 0 (virtual time only) or positive")
     if dtr_rts_pins and rfc2217 is None:
         raise ConfigError("--dtr-rts-pins needs --rfc2217 (only RFC 2217 carries DTR/RTS)")
-    if not 0 <= probe_port <= 65535:
-        raise ConfigError(f"--probe-port {probe_port}: a TCP port is 0..65535")
+    for option, value in (("--probe-port", probe_port), ("--power-port", power_port or 0)):
+        if not 0 <= value <= 65535:
+            raise ConfigError(f"{option} {value}: a TCP port is 0..65535")
     existing = served.lookup_elsewhere(board)
     if existing is not None:
         raise ConfigError(
@@ -128,7 +138,9 @@ def serve(
         where = server.url
         if server.warning:
             click.secho(server.warning, fg="yellow", err=True)
-    live = ServedBoard(b, server, speed=speed, probe_port=probe_port, gdb_port=gdb_port)
+    live = ServedBoard(
+        b, server, speed=speed, probe_port=probe_port, gdb_port=gdb_port, power_port=power_port
+    )
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         server.stop()
@@ -143,6 +155,8 @@ def serve(
         click.echo(f"debug probe: sim:{b.name} (pyOCD remote probe {live.probe_address})")
         if live.gdb is not None:
             click.echo(f"gdb: target extended-remote 127.0.0.1:{live.gdb.port}")
+        if live.power is not None:
+            click.echo(f"power switch: {live.power.url}")
         sys.stdout.flush()
         server.serve_forever()
     finally:

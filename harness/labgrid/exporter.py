@@ -2,8 +2,9 @@
 reservation, RFC 2217 UART, pyOCD probe server) can be exercised with no hardware.
 
 One exporter group per board, named after the board: its `uart` (`NetworkSerialPort`, the
-served RFC 2217 port) and its `probe` (`NetworkService`, the served pyOCD probe server). A real
-bench's configuration has the same two resources, pointing at ser2net and `pyocd server`.
+served RFC 2217 port), its `probe` (`NetworkService`, the served pyOCD probe server) and, when
+served with `--power-port`, its `power` (`NetworkPowerPort`, a simplerest relay). A real
+bench's configuration has the same resources, pointing at ser2net, `pyocd server` and a relay.
 """
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from stm32_hil.errors import ConfigError
-from stm32_hil.labgrid.reach import PROBE_CLASS, PROBE_NAME, UART_CLASS, UART_NAME
+from stm32_hil.labgrid.reach import (
+    POWER_CLASS,
+    POWER_NAME,
+    PROBE_CLASS,
+    PROBE_NAME,
+    UART_CLASS,
+    UART_NAME,
+)
 from stm32_hil.sim.served import ServedRecord
 
 PROBE_USER = "pyocd"  # NetworkService requires a user name; the pyOCD probe server has none
@@ -54,6 +62,14 @@ def exporter_yaml(records: Iterable[ServedRecord], baud: int = 115200) -> str:
             f"    port: {record.probe_port}",
             f"    username: {PROBE_USER}",
         ]
+        if record.power_port is not None:  # `hil sim serve --power-port`: a simplerest relay
+            lines += [
+                f"  {POWER_NAME}:",
+                f"    cls: {POWER_CLASS}",
+                "    model: simplerest",
+                f"    host: 'http://{record.probe_host}:{record.power_port}/power/{{value}}'",
+                "    index: 0",
+            ]
     return "\n".join(lines) + "\n"
 
 

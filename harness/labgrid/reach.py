@@ -6,7 +6,9 @@ rename of its matches):
 - the bootloader UART as a `NetworkSerialPort` (ser2net's RFC 2217 port on the exporter host,
   or the one a `hil sim serve --rfc2217` board opens): `rfc2217://host:port` at its `speed`;
 - the debug probe as a `NetworkService` whose address and port are a pyOCD probe server
-  (`pyocd server` next to the probe, or a served board's probe port): `remote:host:port`.
+  (`pyocd server` next to the probe, or a served board's probe port): `remote:host:port`;
+- optionally the board's supply as a `NetworkPowerPort` (a networked relay, switched through
+  labgrid's own power driver): the Target can then power cycle the board.
 
 When a place holds several of a kind, the one named `uart` (`probe`) is taken.
 """
@@ -14,14 +16,17 @@ When a place holds several of a kind, the one named `uart` (`probe`) is taken.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from stm32_hil.labgrid.client import PlaceView, ResourceView
 from stm32_hil.labgrid.errors import PlaceUnavailableError
 
 UART_CLASS = "NetworkSerialPort"
 PROBE_CLASS = "NetworkService"
+POWER_CLASS = "NetworkPowerPort"
 UART_NAME = "uart"
 PROBE_NAME = "probe"
+POWER_NAME = "power"
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class Reach:
     uart: str | None  # pyserial URL, or None when the place has no UART
     baud: int | None
     exporters: tuple[str, ...]  # exporters the place's resources come from
+    power: dict[str, Any] | None = None  # NetworkPowerPort parameters, if the place has one
 
 
 def _pick(place: PlaceView, cls: str, preferred: str) -> ResourceView | None:
@@ -86,12 +92,14 @@ def reach(place: PlaceView) -> Reach:
             f"labgrid place {place.name}: {PROBE_CLASS} {probe.name} has no address/port",
             hint="give it address and port of the pyOCD probe server",
         )
+    power = _pick(place, POWER_CLASS, POWER_NAME)
     return Reach(
         probe=f"remote:{_host(address)}:{int(port)}",
         uart=uart_url,
         baud=baud,
         exporters=tuple(sorted({r.exporter for r in place.resources})),
+        power=dict(power.params) if power is not None else None,
     )
 
 
-__all__ = ["PROBE_CLASS", "UART_CLASS", "Reach", "reach"]
+__all__ = ["POWER_CLASS", "PROBE_CLASS", "UART_CLASS", "Reach", "reach"]

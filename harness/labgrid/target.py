@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import serial
 
@@ -23,8 +23,11 @@ from stm32_hil.labgrid.errors import LabgridError, PlaceUnavailableError
 from stm32_hil.labgrid.hold import Held, hold
 from stm32_hil.labgrid.reach import Reach, reach
 from stm32_hil.parts import get_part
-from stm32_hil.target.base import ResetKind
+from stm32_hil.target.base import Capability, ResetKind
 from stm32_hil.target.safety import Safety
+
+if TYPE_CHECKING:
+    from stm32_hil.labgrid.power import PlacePower
 
 T = TypeVar("T")
 SIM_PROBE_VENDOR = "stm32-hil"  # vendor_name of the simulated probe, also through a server
@@ -62,6 +65,7 @@ class LabgridTarget(PyOCDTarget):
         self.held = held
         self.place = held.place
         self.reach = where
+        self._power: PlacePower | None = None
         try:
             super().__init__(remote_spec(spec, where), lock=False)
         except HarnessError as exc:
@@ -110,8 +114,25 @@ class LabgridTarget(PyOCDTarget):
     def _core_call(self, fn: Any) -> Any:
         return self._checked(lambda: super(LabgridTarget, self)._core_call(fn))
 
+    def capabilities(self) -> frozenset[Capability]:
+        caps = super().capabilities()
+        return caps | {Capability.POWER_CYCLE} if self.reach.power is not None else caps
+
     def reset(self, kind: ResetKind = ResetKind.SYSTEM, *, halt: bool = False) -> None:
+        if kind is ResetKind.POWER and self.reach.power is not None:
+            self._checked(lambda: self._power_cycle(halt))
+            return
         self._checked(lambda: super(LabgridTarget, self).reset(kind, halt=halt))
+
+    def _power_cycle(self, halt: bool) -> None:
+        """Off and on through the place's relay (labgrid's power driver), as on the bench."""
+        if self._power is None:
+            from stm32_hil.labgrid.power import PlacePower
+
+            self._power = PlacePower(self.place, self.reach.power or {})
+        self._power.cycle()
+        if halt:
+            self.halt()
 
     def _serial(self, **kwargs: Any) -> serial.SerialBase:
         return self._checked(lambda: super(LabgridTarget, self)._serial(**kwargs))

@@ -58,6 +58,7 @@ class ServedRecord:
     probe_port: int
     uart: str | None = None
     gdb_port: int | None = None
+    power_port: int | None = None  # HTTP power switch (labgrid simplerest), see power_switch
     speed: float = 1.0
 
     @property

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from stm32_hil.sim.debug.gdb import GdbService
     from stm32_hil.sim.links.serial_link import SimSerial
     from stm32_hil.sim.links.serve import PtyServer, TcpServer
+    from stm32_hil.sim.power_switch import PowerSwitchService
     from stm32_hil.sim.served import BoardGate
 
 
@@ -32,6 +33,7 @@ class ServedBoard:
         speed: float,
         probe_port: int,
         gdb_port: int | None,
+        power_port: int | None = None,
     ) -> None:
         from stm32_hil.sim import served
         from stm32_hil.sim.debug.remote import ProbeService
@@ -52,6 +54,11 @@ class ServedBoard:
             from stm32_hil.sim.debug.gdb import GdbService
 
             self.gdb = GdbService(board, self.gate, gdb_port)
+        self.power: PowerSwitchService | None = None
+        if power_port is not None:
+            from stm32_hil.sim.power_switch import PowerSwitchService
+
+            self.power = PowerSwitchService(board, power_port)
 
     @property
     def probe_address(self) -> str:
@@ -63,6 +70,8 @@ class ServedBoard:
         self.probe.start()
         if self.gdb is not None:
             self.gdb.start()
+        if self.power is not None:
+            self.power.start()
         self.clock.start()
         served.advertise(
             served.ServedRecord(
@@ -73,6 +82,7 @@ class ServedBoard:
                 probe_port=self.probe.port,
                 uart=uart,
                 gdb_port=self.gdb.port if self.gdb is not None else None,
+                power_port=self.power.port if self.power is not None else None,
                 speed=self.speed,
             )
         )
@@ -85,6 +95,9 @@ class ServedBoard:
         if self.gdb is not None:
             with contextlib.suppress(Exception):
                 self.gdb.stop()
+        if self.power is not None:
+            with contextlib.suppress(Exception):
+                self.power.stop()
         with contextlib.suppress(Exception):
             self.probe.stop()
 

@@ -1,7 +1,8 @@
 """A labgrid lab on loopback: coordinator, two served simulated boards, an exporter, places.
 
 Started once for the directory: `labgrid-coordinator` on a free port, `hil sim serve` for a G0
-and an H7 board (UART over RFC 2217 with DTR/RTS wired to BOOT0/NRST, pyOCD probe server),
+and an H7 board (UART over RFC 2217 with DTR/RTS wired to BOOT0/NRST, pyOCD probe server, an
+HTTP power switch labgrid's simplerest power driver drives),
 their exporter configuration from `hil labgrid exporter-config`, `labgrid-exporter`, and one
 place per board. Tests drive it through `hil` in other processes, as a team would.
 """
@@ -165,6 +166,8 @@ def _serve(board: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen
                 "--rfc2217",
                 "127.0.0.1:0",
                 "--dtr-rts-pins",
+                "--power-port",
+                "0",
             ],
             stdout=subprocess.PIPE,
             stderr=err,
@@ -172,8 +175,8 @@ def _serve(board: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen
             env=env,
         )
     assert proc.stdout is not None
-    lines = [proc.stdout.readline().strip() for _ in range(2)]
-    if not lines[1].startswith(f"debug probe: sim:{board}"):
+    lines = [proc.stdout.readline().strip() for _ in range(3)]
+    if not lines[1].startswith(f"debug probe: sim:{board}") or "power switch" not in lines[2]:
         stop(proc)
         raise AssertionError(f"hil sim serve {board}: {lines} {log.read_text()}")
     return proc, lines[0]

@@ -10,12 +10,13 @@ from pathlib import Path
 
 from .conftest import BOARDS, Lab
 
-# The bootloader suite's checks that a bench without a power switch can run on both families
-# (on the G0, test_boot0_low_runs_flash_not_the_bootloader asks for a power cycle), less the
-# whole-flash round trip, whose 128 KiB take seconds over a real-time UART.
+# The bootloader suite less the whole-flash round trip, whose 128 KiB take seconds over a
+# real-time UART. On the G0, test_boot0_low_runs_flash_not_the_bootloader power cycles the
+# board: through the place's power switch (labgrid's power driver).
 SUITE = (
     "test_command_set_and_ids_per_part or test_rdp1_nacks_and_readout_unprotect_erases or "
-    "test_bad_checksum_is_nacked or test_entry_by_option_bits"
+    "test_bad_checksum_is_nacked or test_entry_by_option_bits or "
+    "test_boot0_low_runs_flash_not_the_bootloader"
 )
 LOADER = Path(__file__).parents[2] / "loaders" / "good" / "h750_mt25tl01g.stldr"
 
@@ -62,7 +63,7 @@ def test_bootloader_suite_on_places_matches_the_local_run(lab: Lab, tmp_path: Pa
         HIL_RUNTIME_DIR=str(tmp_path / "rt-local"),
     )
     assert remote == local
-    assert list(remote.values()).count("passed") == 7, remote  # 3 tests x 2 boards, + G0 only
+    assert list(remote.values()).count("passed") == 9, remote  # 4 tests x 2 boards, + G0 only
     # the session ended: both places were released, no reservation is left behind
     client = lab.client()
     try:
