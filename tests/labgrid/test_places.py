@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from .conftest import BOARDS, Lab
 
@@ -18,6 +21,7 @@ SUITE = (
     "test_bad_checksum_is_nacked or test_entry_by_option_bits or "
     "test_boot0_low_runs_flash_not_the_bootloader"
 )
+T = TypeVar("T")
 LOADER = Path(__file__).parents[2] / "loaders" / "good" / "h750_mt25tl01g.stldr"
 
 
@@ -41,6 +45,12 @@ def _verdicts(junit: Path) -> dict[tuple[str, str], str]:
     return out
 
 
+def _both(*calls: Callable[[], T]) -> list[T]:
+    """The remote and the local run side by side (they share nothing but the machine)."""
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return [f.result() for f in [pool.submit(call) for call in calls]]
+
+
 def _run_suite(lab: Lab, where: Path, boards: list[str], **env: str) -> dict[tuple[str, str], str]:
     where.mkdir()
     args = [a for b in boards for a in ("--board", b)]
@@ -54,13 +64,17 @@ def _run_suite(lab: Lab, where: Path, boards: list[str], **env: str) -> dict[tup
 
 
 def test_bootloader_suite_on_places_matches_the_local_run(lab: Lab, tmp_path: Path) -> None:
-    remote = _run_suite(lab, tmp_path / "remote", list(BOARDS), HIL_INVENTORY=str(lab.inventory))
-    # the same boards simulated in-process (a runtime dir of their own: not the served ones)
-    local = _run_suite(
-        lab,
-        tmp_path / "local",
-        [board for board, _ in BOARDS.values()],
-        HIL_RUNTIME_DIR=str(tmp_path / "rt-local"),
+    remote, local = _both(
+        lambda: _run_suite(
+            lab, tmp_path / "remote", list(BOARDS), HIL_INVENTORY=str(lab.inventory)
+        ),
+        # the same boards simulated in-process (a runtime dir of their own: not the served ones)
+        lambda: _run_suite(
+            lab,
+            tmp_path / "local",
+            [board for board, _ in BOARDS.values()],
+            HIL_RUNTIME_DIR=str(tmp_path / "rt-local"),
+        ),
     )
     assert remote == local
     assert list(remote.values()).count("passed") == 9, remote  # 4 tests x 2 boards, + G0 only
@@ -79,15 +93,18 @@ def test_bootloader_suite_on_places_matches_the_local_run(lab: Lab, tmp_path: Pa
 
 def test_loader_validation_on_a_place_matches_the_local_run(lab: Lab, tmp_path: Path) -> None:
     checks = "init,sector_erase"
-    remote = lab.hil(
-        "loader", "validate", str(LOADER), "--board", "lg-h7", "--inventory", str(lab.inventory),
-        "--allow-destructive", "--only", checks, "--json", str(tmp_path / "remote.json"),
+    remote, local = _both(
+        lambda: lab.hil(
+            "loader", "validate", str(LOADER), "--board", "lg-h7",
+            "--inventory", str(lab.inventory), "--allow-destructive", "--only", checks,
+            "--json", str(tmp_path / "remote.json"),
+        ),
+        lambda: lab.hil(
+            "loader", "validate", str(LOADER), "--board", BOARDS["lg-h7"][0], "--only", checks,
+            "--json", str(tmp_path / "local.json"), HIL_RUNTIME_DIR=str(tmp_path / "rt-local"),
+        ),
     )  # fmt: skip
     assert remote.returncode == 0, remote.stdout + remote.stderr
-    local = lab.hil(
-        "loader", "validate", str(LOADER), "--board", BOARDS["lg-h7"][0], "--only", checks,
-        "--json", str(tmp_path / "local.json"), HIL_RUNTIME_DIR=str(tmp_path / "rt-local"),
-    )  # fmt: skip
     assert local.returncode == 0, local.stdout + local.stderr
 
     def verdicts(path: Path) -> dict[str, bool]:
