@@ -70,6 +70,9 @@ def test_pool_shares_places_fairly_and_releases_on_signals(lab: Lab, tmp_path: P
         second = _holder(lab, "second", 60, tmp_path / "second.log", started)
         got_second = _held(second)
         assert {got_first, got_second} == set(PLACES)
+        shown = lab.hil("boards", "--inventory", lab.env["POOL_INVENTORY"], COLUMNS="200")
+        assert shown.returncode == 0, shown.stderr
+        assert shown.stdout.count(": acquired by ") == 2, shown.stdout  # "twin-place-1: acq..."
         third = _holder(lab, "third", 0, tmp_path / "third.log", started)
         wait_until(
             "the third session to queue",
