@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -41,3 +42,22 @@ def test_labgrid_mistakes_are_named_at_their_line(
         _load(tmp_path, f'[boards.b]\npart = "STM32G071RB"\n{entry}')
     assert f"boards.toml:{line}:" in str(err.value)
     assert says in str(err.value)
+
+
+def test_an_unreachable_coordinator_is_a_typed_error(tmp_path: Path) -> None:
+    if os.environ.get("CI") != "true":  # in CI labgrid is installed: never skipped there
+        pytest.importorskip("labgrid")
+    from stm32_hil.labgrid import LabgridError
+    from stm32_hil.target.factory import open_target
+
+    from .conftest import free_port
+
+    spec = _load(
+        tmp_path,
+        f'[boards.b]\npart = "STM32G071RB"\nbackend = "labgrid"\nplace = "p"\n'
+        f'coordinator = "127.0.0.1:{free_port()}"\n',
+    ).get("b")
+    with pytest.raises(
+        LabgridError, match=r"cannot reach the labgrid coordinator at 127\.0\.0\.1:"
+    ):
+        open_target(spec)
