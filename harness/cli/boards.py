@@ -23,8 +23,9 @@ def boards(inventory: str | None, backend: str | None) -> None:
     if places:
         columns.append("place")
     for col in columns:
-        # Names are copied into --board and inventories: never wrapped; the rest may fold.
-        table.add_column(col, no_wrap=col in ("board", "part"), overflow="fold")
+        # Names are copied into --board, inventories and labgrid-client: never wrapped; the rest
+        # may fold.
+        table.add_column(col, no_wrap=col in ("board", "part", "place"), overflow="fold")
     for spec in specs:
         part = get_part(spec.part)
         uart = spec.uart.port or spec.uart.peripheral
