@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from stm32_hil.errors import HarnessError, LoaderError
+from stm32_hil.errors import HarnessError, LoaderError, SafetyError
 from stm32_hil.report.hexdiff import first_difference
 from stm32_hil.stldr import programmer
 from stm32_hil.stldr.checks import MAX_PAGE, MIN_PAGE, check_fits
@@ -225,6 +225,13 @@ class Validator:
                 self._add(check, False, detail, exc.verdict)
                 if check in ("ram_fit", "device_fit", "init"):
                     blocked = f"{check} failed"
+                self._fresh()
+            except SafetyError as exc:  # the operator's opt-in is missing, not the loader's fault
+                self._add(
+                    check, None, exc.message + (f" ({exc.hint})" if exc.hint else ""), "no verdict"
+                )
+                if check == "init":
+                    blocked = "init has no verdict"
                 self._fresh()
             except HarnessError as exc:  # LoaderError, or the target refused an access
                 self._add(check, False, exc.message + (f" ({exc.hint})" if exc.hint else ""))
@@ -703,14 +710,55 @@ class Validator:
         if stuck is not None:
             raise Finding(stuck)
         notes, bad = [], []
-        for runner, label in programmer.buffer_runners(self):
+        runners = programmer.buffer_runners(self)
+        marked = ""
+        if self.device.model is None:
+            marked = self._mark_chunk_starts([r for r, _ in runners if r is not None])
+        for runner, label in runners:
             try:
                 notes.append(label if runner is None else self._read_through(runner, label))
             except Finding as exc:
                 bad.append(str(exc))
         if bad:
-            raise Finding("; ".join(bad + notes))
-        return "; ".join(notes)
+            raise Finding("; ".join(bad + notes) + marked)
+        return "; ".join(notes) + marked
+
+    def _mark_chunk_starts(self, runners: list[LoaderRunner]) -> str:
+        """Program a distinct page at the start of every chunk the whole-device reads ask for.
+
+        Without a flash model the expected content is the window's, and a device left mostly
+        erased reads alike in every chunk: a loader that leaves the buffer untouched after its
+        first chunks would match. A page of its own at each chunk start tells the chunks apart.
+        Each sector holding a mark is erased once, then its marks are written through the loader.
+        """
+        page, end = self._page(), min(self.info.start + self._device_size(), self.covered_end)
+        starts = sorted(
+            {
+                addr + k * r.buffer_size
+                for r in runners
+                for addr, size in self._spans(r)
+                for k in range(-(-size // r.buffer_size))
+            }
+        )
+        sectors: dict[int, list[int]] = {}
+        for start in starts:
+            if start + page > end:
+                continue
+            try:
+                base, _ = self._sector_at(start)
+            except Finding:
+                continue
+            sectors.setdefault(base, []).append(start)
+        r = self.r
+        for base, marks in sectors.items():
+            r.sector_erase(base, base)
+            for start in marks:
+                r.write(start, pattern(page, SEED + 13 + start))
+        count = sum(len(m) for m in sectors.values())
+        return (
+            f"; {count} chunk starts were first programmed with distinct pages through the "
+            "loader (no flash model behind a probe: the window is the reference)"
+        )
 
     def _read_through(self, r: LoaderRunner, label: str) -> str:
         """Whole-device read through `r`'s buffer; the first invalid address if truncated."""

@@ -127,5 +127,6 @@ def test_loader_check(
     assert fit.passed, f"ram_fit: {fit.detail}"
     res = results[check]
     assert res.passed is not False, f"{check} at {board}: {res.detail}"
+    assert res.verdict not in ("no verdict", "internal error"), f"{check} at {board}: {res.detail}"
     if res.verdict == "not applicable":  # to this loader, or to what this board lets us see
         pytest.skip(f"{check} at {board}: {res.detail}")

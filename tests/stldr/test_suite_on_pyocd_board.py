@@ -1,4 +1,5 @@
-"""The loader suite (suites/loader) on a `backend = "pyocd"` board: the nightly run on silicon.
+"""The loader suite (suites/loader) and `hil loader validate` on a `backend = "pyocd"` board: the
+nightly run on silicon.
 
 The board is declared as a real one (a pyOCD probe, a pyOCD target type), with the part and
 external flash of the NUCLEO-H743ZI; its probe is the simulator's `sim:nucleo-h743zi`, so the
@@ -7,6 +8,7 @@ run goes through PyOCDTarget exactly as on a board on the bench.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -14,6 +16,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+HIL = [sys.executable, "-c", "from stm32_hil.cli.main import main; main()"]
 SUITE = ROOT / "suites" / "loader" / "test_loader.py"
 INVENTORY = """
 [boards.bench-h743]
@@ -84,3 +87,33 @@ def test_real_board_keeps_its_flash_without_the_opt_in(tmp_path: Path) -> None:
     assert run.returncode == 0, out[-4000:]
     assert "1 skipped" in out and "pass --allow-destructive to run it" in out, out[-4000:]
     assert "PASSED" not in out
+
+
+def test_cli_on_a_real_board_needs_the_opt_in_and_blames_no_loader(tmp_path: Path) -> None:
+    """Without --allow-destructive an erase check has no verdict (exit 2) naming the opt-in,
+    never a failure of the loader; with it the check passes."""
+    inventory = tmp_path / "bench.toml"
+    inventory.write_text(INVENTORY)
+    env = dict(
+        os.environ,
+        HIL_RUNTIME_DIR=str(tmp_path / "runtime"),
+        HIL_LOCK_DIR=str(tmp_path / "locks"),
+        COLUMNS="200",
+    )
+    loader = str(ROOT / "loaders" / "good" / "h743_w25q128.stldr")
+    argv = [
+        *HIL,
+        *("loader", "validate", loader, "--board", "bench-h743", "--inventory", str(inventory)),
+        *("--only", "sector_erase", "--json", str(tmp_path / "v.json")),
+    ]
+    refused = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    record = {r["check"]: r for r in json.loads((tmp_path / "v.json").read_text())}
+    erase = record["sector_erase"]
+    assert erase["passed"] is None and erase["verdict"] == "no verdict", erase
+    assert "refused on a real board" in erase["detail"] and "--allow-destructive" in erase["detail"]
+    allowed = subprocess.run(
+        [*argv, "--allow-destructive"], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert json.loads((tmp_path / "v.json").read_text())[-1]["passed"] is True

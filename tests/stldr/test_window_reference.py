@@ -1,0 +1,85 @@
+"""Validation that sees a board only through the Target interface, as a debug probe sees silicon.
+
+The simulated NUCLEO-H743ZI is wrapped so that `target.sim` is None: no flash model, no
+execution watch, no virtual clock for the checks to lean on. What the validator then does is
+what it does on a real board through pyOCD, at the simulator's speed (the served-board tests in
+tests/served take the real pyOCD path end to end).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from stm32_hil.inventory import Inventory
+from stm32_hil.sim.target import SimTarget
+from stm32_hil.stldr import load
+from stm32_hil.stldr.validate import CheckResult, validate
+from stm32_hil.target.safety import Safety
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = ROOT / "loaders" / "good" / "h743_w25q128.stldr"
+FAULTY = ROOT / "loaders" / "faulty"
+
+
+class ProbeView(SimTarget):
+    """A simulated board without its simulator handle: only what a probe can observe."""
+
+    @property
+    def sim(self) -> Any:
+        return None
+
+
+def _run(path: Path, *checks: str) -> dict[str, CheckResult]:
+    target = ProbeView(Inventory.load(None).get("nucleo-h743zi"))
+    target.allow(Safety(destructive=True))  # a board without a simulator is a real one
+    try:
+        return {r.check: r for r in validate(target, load(path), only=checks)}
+    finally:
+        target.close()
+
+
+def test_a_loader_serving_only_its_first_buffers_is_found_without_a_flash_model() -> None:
+    """The window is the reference; chunk starts get pages of their own first, so a buffer the
+    loader leaves untouched after its first chunks differs where it should (chunk 2)."""
+    bad = _run(FAULTY / "h743_w25q128_first_buffer.stldr", "whole_device_read")
+    res = bad["whole_device_read"]
+    assert res.passed is False and res.verdict == "finding", res.detail
+    assert "first invalid address 0x900F7400, in chunk 2 of 0x7BA00 bytes" in res.detail
+    assert "34 chunk starts were first programmed with distinct pages" in res.detail
+    good = _run(GOOD, "whole_device_read")["whole_device_read"]
+    assert good.passed is True, good.detail
+    assert "read matches the memory-mapped window over the whole device" in good.detail
+
+
+def test_a_call_at_the_wrong_base_halts_on_the_trapped_stale_code() -> None:
+    """No execution watch: the stale copy's code is overwritten with BKPT, so the faulty build's
+    jump to its link address halts there and is named with both addresses."""
+    bad = _run(FAULTY / "h743_w25q128_wrong_base.stldr", "wrong_base")["wrong_base"]
+    assert bad.passed is False, bad.detail
+    assert "halted (breakpoint) away from the return trap at PC=0x240001FC" in bad.detail
+    assert "called at the wrong base (linked at 0x24000004, loaded and called at 0x24001004)" in (
+        bad.detail
+    )
+    good = _run(GOOD, "wrong_base")["wrong_base"]
+    assert good.passed is True and "ran inside the loaded image" in good.detail, good.detail
+
+
+def test_sector_erase_is_judged_on_sector_edge_pages() -> None:
+    """Without a back door the content goes down through the loader: the first and last page
+    of each sector; an erase that also takes a neighbour is still caught."""
+    bad = _run(FAULTY / "h743_w25q128_erase_wide.stldr", "sector_erase")["sector_erase"]
+    assert bad.passed is False, bad.detail
+    assert "also changed the neighbouring sector" in bad.detail
+    good = _run(GOOD, "sector_erase")["sector_erase"]
+    assert good.passed is True and "neighbours intact" in good.detail, good.detail
+
+
+def test_erase_dropped_after_a_read_is_named_from_the_mapped_window() -> None:
+    bad = _run(FAULTY / "h743_w25q128_erase_after_read.stldr", "order")["order"]
+    assert bad.passed is False, bad.detail
+    assert "the memory-mapped window, read by the debugger, shows the flash cells never erased" in (
+        bad.detail
+    )
+    assert "must leave memory-mapped mode first" in bad.detail
+    assert _run(GOOD, "order")["order"].passed is True
