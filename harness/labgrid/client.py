@@ -73,6 +73,7 @@ class ReservationView:
     state: str  # waiting, allocated, acquired, expired, invalid
     allocations: dict[str, list[str]]
     owner: str
+    filters: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def _pb2() -> Any:
@@ -301,6 +302,7 @@ def _reservation(pb: Any) -> ReservationView:
         state=str(res.state.name),
         allocations={k: list(v) for k, v in res.allocations.items()},
         owner=str(res.owner),
+        filters={k: dict(v) for k, v in res.filters.items()},
     )
 
 

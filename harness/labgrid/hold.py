@@ -1,10 +1,13 @@
 """The places this process holds: reserved in labgrid's queue, acquired, released at exit.
 
-A test session takes its place once (the first test that opens the board) and keeps it to the
-end, as a person would with `labgrid-client reserve --wait` then `acquire`: tests of one
-session never interleave with another session's on the same bench. Waiting goes through a
-labgrid reservation, so sessions are served in the coordinator's order (priority, then age),
-whichever host they run on. The wait is reported on the terminal like a board lock's.
+A test session takes its place when a test first opens the board, as a person would with
+`labgrid-client reserve --wait` then `acquire`, and keeps it from test to test while nobody
+else asks for it. When another session queues for the place (another host, another xdist
+worker of the same run), the place passes on when the current test closes the board, as a
+local board's lock does: sessions then take turns test by test and never use the board at
+once, and no worker can hold a place until the end of a run another worker waits on. Waiting
+goes through a labgrid reservation, so sessions are served in the coordinator's order
+(priority, then age), whichever host they run on. The wait is reported like a board lock's.
 
 A pool of places (inventory boards sharing `pool`) is one reservation whose filter is the tag
 `hil_pool=<pool>`, which the harness puts on the pool's places: the coordinator hands each
@@ -92,6 +95,18 @@ class Held:
             self.coordinator.release(self.place)
         with contextlib.suppress(LabgridError):
             self.coordinator.cancel(self.token)
+
+    def wanted(self) -> bool:
+        """Whether another session queues for this place (by its name or its pool's tag)."""
+        view = self.coordinator.place(self.place)
+        tags = {**(view.tags if view is not None else {}), "name": self.place}
+        for reservation in self.coordinator.reservations():
+            if reservation.state != "waiting" or reservation.token == self.token:
+                continue
+            wanted = reservation.filters.get("main", {})
+            if wanted and all(tags.get(k) == v for k, v in wanted.items()):
+                return True
+        return False
 
 
 _lock = threading.Lock()
@@ -211,6 +226,22 @@ def _holders(coordinator: Coordinator, key: str) -> str:
     return ", ".join(f"{n} {places[n].state}" for n in names if n in places) or "no such place"
 
 
+def pass_on_if_wanted(held: Held) -> bool:
+    """Between two uses of the board (a Target closed): if another session waits for the
+    place, release it, so the next use queues behind that session. Returns whether it did."""
+    try:
+        if not held.coordinator.connected or not held.wanted():
+            return False
+    except LabgridError:
+        return False
+    with _lock:
+        for key, value in list(_held.items()):
+            if value is held:
+                del _held[key]
+    held.release()
+    return True
+
+
 def release_all() -> None:
     """Release every place this process holds and close its coordinator connections."""
     with _lock:
@@ -243,4 +274,4 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-__all__ = ["ENV_TIMEOUT", "Held", "hold", "release_all", "wait_budget_s"]
+__all__ = ["ENV_TIMEOUT", "Held", "hold", "pass_on_if_wanted", "release_all", "wait_budget_s"]

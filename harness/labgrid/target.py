@@ -20,7 +20,7 @@ from stm32_hil.errors import HarnessError
 from stm32_hil.hw.pyocd_target import PyOCDTarget
 from stm32_hil.inventory import BoardSpec
 from stm32_hil.labgrid.errors import LabgridError, PlaceUnavailableError
-from stm32_hil.labgrid.hold import Held, hold
+from stm32_hil.labgrid.hold import Held, hold, pass_on_if_wanted
 from stm32_hil.labgrid.reach import Reach, reach
 from stm32_hil.parts import get_part
 from stm32_hil.target.base import Capability, ResetKind
@@ -66,6 +66,7 @@ class LabgridTarget(PyOCDTarget):
         self.place = held.place
         self.reach = where
         self._power: PlacePower | None = None
+        self._closed = False
         try:
             super().__init__(remote_spec(spec, where), lock=False)
         except HarnessError as exc:
@@ -80,6 +81,14 @@ class LabgridTarget(PyOCDTarget):
         """Whether the probe server serves a board `hil sim serve` simulates (it says so)."""
         probe = self.session.probe if self.session is not None else None
         return getattr(probe, "vendor_name", None) == SIM_PROBE_VENDOR
+
+    def close(self) -> None:
+        """Close the pyOCD session and UART; the place stays held unless another session
+        waits for it (see `hold`)."""
+        super().close()
+        if not self._closed:
+            self._closed = True
+            pass_on_if_wanted(self.held)
 
     def describe_place(self) -> str:
         return f"labgrid place {self.place} via {self.held.coordinator.address}"

@@ -1,8 +1,11 @@
 """Two sessions asking for one place: the second waits in labgrid's queue (and says so), then
-runs; their uses of the board never overlap, and the place is free once both have ended."""
+runs; the place passes between them test by test (as xdist workers of one run, each a session
+of its own, take turns), their uses of the board never overlap, neither waits for the other's
+whole run, and the place is free once both have ended."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 from pathlib import Path
@@ -15,10 +18,13 @@ HOLD_TEST = """
 import json, os, time
 from pathlib import Path
 
+import pytest
+
 from stm32_hil.labgrid.client import Coordinator
 
 
-def test_hold_the_board(target):
+@pytest.mark.parametrize("turn", [1, 2])
+def test_hold_the_board(target, turn):
     stamps = Path(os.environ["STAMPS"])
     start = time.time()
     first = not any(stamps.iterdir())
@@ -33,7 +39,7 @@ def test_hold_the_board(target):
         time.sleep(2.5)  # past the waiter's first "waiting for" notice
     assert target.read32(target.part.idcode_addr) == idcode
     end = time.time()
-    (stamps / str(os.getpid())).write_text(json.dumps([start, end]))
+    (stamps / f"{os.getpid()}-{turn}").write_text(json.dumps([start, end]))
 """
 
 
@@ -70,12 +76,12 @@ def test_second_session_waits_for_the_place_then_runs(lab: Lab, tmp_path: Path) 
     logs = [(tmp_path / f"session-{i}.log").read_text() for i in range(2)]
     assert codes == [0, 0], logs
     spans = sorted(json.loads(p.read_text()) for p in stamps.iterdir())
-    assert len(spans) == 2, spans
-    (_, end1), (start2, _) = spans
-    assert end1 <= start2, f"the sessions overlapped on the place: {spans}"
-    waited = [log for log in logs if "for labgrid place lg-g0" in log and "waiting" in log]
-    assert len(waited) == 1, logs
-    assert "got labgrid place lg-g0 after" in waited[0], waited[0]
+    assert len(spans) == 4, spans
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert end <= start, f"two sessions used the place at once: {spans}"
+    waited = [log for log in logs if "waiting" in log and "for labgrid place lg-g0" in log]
+    assert waited, logs
+    assert any("got labgrid place lg-g0 after" in log for log in waited), waited
     client = lab.client()
     try:
         view = client.place("lg-g0")
