@@ -20,6 +20,7 @@ from stm32_hil.target.safety import Safety
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = ROOT / "loaders" / "good" / "h743_w25q128.stldr"
 FAULTY = ROOT / "loaders" / "faulty"
+SHARED = ROOT.parent / "shared" / "loaders"
 
 
 class ProbeView(SimTarget):
@@ -30,8 +31,10 @@ class ProbeView(SimTarget):
         return None
 
 
-def _run(path: Path, *checks: str) -> dict[str, CheckResult]:
-    target = ProbeView(Inventory.load(None).get("nucleo-h743zi"))
+def _run(
+    path: Path, *checks: str, board: str = "nucleo-h743zi", inventory: str | None = None
+) -> dict[str, CheckResult]:
+    target = ProbeView(Inventory.load(inventory).get(board))
     target.allow(Safety(destructive=True))  # a board without a simulator is a real one
     try:
         return {r.check: r for r in validate(target, load(path), only=checks)}
@@ -83,3 +86,16 @@ def test_erase_dropped_after_a_read_is_named_from_the_mapped_window() -> None:
     )
     assert "must leave memory-mapped mode first" in bad.detail
     assert _run(GOOD, "order")["order"].passed is True
+
+
+def test_a_flash_algorithm_without_a_window_is_compared_through_its_verify() -> None:
+    """A third-party .FLM whose Init maps nothing and which has no Read: erase and write are
+    judged through its Verify, the whole-device read has no reference and is n/a with why."""
+    flm = SHARED / "CLIVEONE-W25Q128_STM32F7XX-PB2-PB6-PF8-PF9-PF7-PF6.flm"
+    checks = ("sector_erase", "unaligned_write", "whole_device_read")
+    res = _run(flm, *checks, board="f7-w25q128", inventory=str(ROOT / "ci" / "shared_loaders.toml"))
+    erase, write, read = (res[c] for c in checks)
+    assert erase.passed is True and "neighbours intact (compared through Verify" in erase.detail
+    assert write.passed is True and "read back through Verify" in write.detail, write.detail
+    assert read.passed is None and read.verdict == "not applicable", read.detail
+    assert "leaves no memory-mapped window and has no Read" in read.detail
