@@ -39,7 +39,7 @@ STLINK_MIB_S = 0.13
 GOAL_WRITE_MIB_S = 5.0
 GOAL_FULL_S = 60.0
 MIB = 1 << 20
-READ_CHUNK = 0x8000  # bytes per Read call
+READ_CHUNK = 0x8000  # bytes per Read operation
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,8 @@ def _transfer(case: Case, size: int, native: bool) -> tuple[float, float, float 
         back = b""
 
         def read() -> None:
-            # In programmer-sized chunks: weact's Read takes a 16-bit length (65536 reads 0)
+            # Programmer-sized Read operations (each with its Init): weact's Read takes a
+            # 16-bit length, so a single 1 MiB call reads nothing and never returns
             nonlocal back
             back = b"".join(
                 runner.read(info.start + at, min(READ_CHUNK, size - at))

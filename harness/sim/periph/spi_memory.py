@@ -44,6 +44,7 @@ class SpiMemoryController(RegisterBlock):
     CR_EN: int = 1 << 0
     CR_PMM: int = 1 << 23
     CR_APMS: int = 1 << 22
+    CR_TCEN: int = 1 << 3  # timeout counter enable (memory-mapped mode)
     SIZE_FIELD = "DCR.FSIZE"  # the field that sets the window size, for messages
     TCF_ON_ABORT = False  # the reference manual sets TCF when a transfer is aborted
     # Registers a read of which returns the stored value and does nothing else: served by the
@@ -253,14 +254,19 @@ class SpiMemoryController(RegisterBlock):
                 latches=() if self.sr & SR_BUSY else self.LATCHES,
                 timeless=True,
             )
-        return None  # memory-mapped: SR reads run the timeout counter
+        if not self.cr & self.CR_TCEN:  # memory-mapped, no timeout counter: nothing moves
+            return FastPath(reads=((self.SR, self._flags(fmode)), *self._plain()), timeless=True)
+        return None  # memory-mapped with TCEN: SR reads run the timeout counter
 
     def waits_on_time(self, offset: int) -> bool:
-        """Indirect modes: every register is a function of the controller's state, which only
-        accesses change (a loop waiting there for TCF that will never come ends by its own
-        count, as on silicon). Automatic polling and the window's timeout counter do move with
-        time."""
-        return self.fmode not in (FMODE_READ, FMODE_WRITE)
+        """Indirect modes, and memory-mapped mode without the timeout counter: every register
+        is a function of the controller's state, which only accesses change (a loop waiting
+        there for TCF, or for BUSY to drop while the window is mapped, ends by its own count,
+        as on silicon). Automatic polling and the timeout counter do move with time."""
+        fmode = self.fmode
+        if fmode in (FMODE_READ, FMODE_WRITE):
+            return False
+        return fmode == FMODE_POLL or bool(self.cr & self.CR_TCEN)
 
     def _plain(self) -> tuple[tuple[int, int], ...]:
         """(offset, value) of the registers in PLAIN_READS, rebuilt only when one changed."""
