@@ -73,7 +73,6 @@ def test_command_set_and_ids_per_part(target: Target, bl: Bootloader) -> None:
     assert (0x43 in info.get.commands) != (0x44 in info.get.commands)
 
 
-@pytest.mark.destructive
 @pytest.fixture
 def g0_power_cycle(target: Target) -> None:
     """G0: `bl` hands boot selection to the pin in the option bytes, which load at power-on
@@ -82,6 +81,7 @@ def g0_power_cycle(target: Target) -> None:
         pytest.skip(f"{target.part.name}: needs a power cycle (no power switch on this board)")
 
 
+@pytest.mark.destructive
 def test_boot0_low_runs_flash_not_the_bootloader(
     target: Target, g0_power_cycle: None, bl: Bootloader
 ) -> None:
