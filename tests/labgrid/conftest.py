@@ -44,7 +44,9 @@ BOARDS = {
 
 def require(tool: str) -> str:
     """An external tool's path; missing fails under CI=true (ci/setup.sh installs labgrid)."""
-    path = shutil.which(tool)
+    # next to this interpreter first: pip puts labgrid's scripts there, on PATH or not
+    beside = Path(sys.executable).parent / tool
+    path = str(beside) if beside.is_file() else shutil.which(tool)
     if path is not None:
         return path
     if os.environ.get("CI") == "true":
