@@ -4,7 +4,10 @@ Checks follow what probe-rs `target-gen test` and pyOCD's flash tests cover, plu
 failures of .stldr files (a read valid only for the first RAM buffer, an erase wider than its
 sector, a Read that needs Init first). Expected content is independent of the loader under
 test: on the simulator it is the flash model's own cells (`target.sim.external`), on hardware
-the memory-mapped window read over the debug port.
+(any board reached through a probe, served simulated ones included) the memory-mapped window
+read over the debug port -- or, when Init leaves no window, the loader's own Read or Verify, as
+a programmer reads back. Checks that need the simulator's internals (the flash's WIP state, the
+virtual clock) are not applicable through a probe and say why.
 
 Whole-device passes: the read-back covers the whole device up to `full_read_limit` bytes and
 samples chunk boundaries beyond it; the write covers one RAM buffer plus the boundary into the
