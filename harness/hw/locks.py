@@ -34,6 +34,7 @@ import filelock
 
 from stm32_hil.errors import TargetError
 from stm32_hil.processes import pid_alive
+from stm32_hil.settings import env_seconds
 
 ENV_LOCK_DIR = "HIL_LOCK_DIR"
 ENV_TIMEOUT = "HIL_BOARD_TIMEOUT"
@@ -57,18 +58,7 @@ def lock_dir() -> Path:
 
 def default_timeout_s() -> float:
     """$HIL_BOARD_TIMEOUT seconds, else 60."""
-    text = os.environ.get(ENV_TIMEOUT)
-    if not text:
-        return DEFAULT_TIMEOUT_S
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise TargetError(
-            f"{ENV_TIMEOUT}={text!r} is not a number of seconds", hint=f"e.g. {ENV_TIMEOUT}=120"
-        )
-    return value
+    return env_seconds(ENV_TIMEOUT, DEFAULT_TIMEOUT_S, TargetError, zero_ok=True, example="120")
 
 
 def _stderr(message: str) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import os
 import re
 import signal
 import threading
@@ -33,6 +32,7 @@ from types import FrameType
 from stm32_hil.inventory import BoardSpec
 from stm32_hil.labgrid.client import Coordinator, PlaceView, coordinator_address
 from stm32_hil.labgrid.errors import LabgridError, PlaceUnavailableError
+from stm32_hil.settings import env_seconds
 
 ENV_TIMEOUT = "HIL_PLACE_TIMEOUT"
 DEFAULT_TIMEOUT_S = 600.0  # a session may wait for another session's whole run
@@ -44,19 +44,7 @@ POOL_TAG = "hil_pool"
 
 def wait_budget_s() -> float:
     """$HIL_PLACE_TIMEOUT seconds, else 600."""
-    text = os.environ.get(ENV_TIMEOUT)
-    if not text:
-        return DEFAULT_TIMEOUT_S
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise LabgridError(
-            f"{ENV_TIMEOUT}={text!r} is not a positive number of seconds",
-            hint=f"e.g. {ENV_TIMEOUT}=1800",
-        )
-    return value
+    return env_seconds(ENV_TIMEOUT, DEFAULT_TIMEOUT_S, LabgridError, zero_ok=False, example="1800")
 
 
 @dataclass
