@@ -560,6 +560,23 @@ class Validator:
                 r.write(lo + off, bytes(data[off : off + n]))
         return bytes(want)
 
+    def _trust_window(self, lo: int, want: bytes, what: str) -> None:
+        """Through a probe, the device's content is seen only as the loader presents it: when
+        that view does not show what its Write was just given, `what` cannot be judged."""
+        try:
+            got = self.device.read(self.r, lo, len(want))
+        except HostReadError:
+            return  # compared through Verify instead
+        i = _first_difference(got, want)
+        if i >= 0:
+            raise NotApplicable(
+                f"{what} cannot be judged through a probe: the memory-mapped window (the only "
+                f"reference without a flash model) does not show what Write was just given, "
+                f"first at 0x{lo + i:08X} (reads {got[i : i + 8].hex(' ')}, written "
+                f"{want[i : i + 8].hex(' ')}); the Write or the loader's memory-mapped read "
+                "configuration is wrong (unaligned_write and whole_device_read judge them)"
+            )
+
     def check_sector_erase(self) -> str:
         if "SectorErase" not in self.stldr.functions:
             raise Finding("no SectorErase function: sectors cannot be erased one by one")
@@ -571,6 +588,7 @@ class Validator:
         data = pattern(hi - lo, SEED + 1).replace(b"\xff", b"\x5a")
         if self.device.model is None:
             data = self._prepare_sector_edges(lo, data, victims)
+            self._trust_window(lo, data, "the erase")
         else:
             self._prepare(lo, data)
         target_addr, target_size = self._sector(index)
@@ -716,6 +734,11 @@ class Validator:
         last, _ = self._sector_at(hi - 1)
         r.sector_erase(first, last)
         r.write(addr, data)
+        if self.device.model is None:
+            # Through a probe the window is the reference for the bytes around the write, so a
+            # read path that garbles everything is named as such first, as with a flash model.
+            back = r.read(addr, length)
+            _compare(back, data, addr, "read-back of the unaligned write through the loader")
         around = self.device.read(r, lo, hi - lo)
         erased = bytes([info.erase_value])
         before, after = addr - lo, hi - addr - length
@@ -843,7 +866,15 @@ class Validator:
             data = pattern(size, SEED + 7 + addr).replace(b"\xff\xff", b"\xfe\xff")
             r.write(addr, data, self._note("whole-device write"))
             got = self.device.read(r, addr, size)
-            _compare(got, data, addr, "content after a multi-chunk Write")
+            try:
+                _compare(got, data, addr, "content after a multi-chunk Write")
+            except Finding as exc:
+                if self.device.model is not None:
+                    raise
+                raise Finding(
+                    f"{exc} (through a probe the memory-mapped window is the reference: the "
+                    "Write or the loader's memory-mapped read configuration is wrong)"
+                ) from None
         if self.full:
             short = (
                 ""

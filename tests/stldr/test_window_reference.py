@@ -99,3 +99,25 @@ def test_a_flash_algorithm_without_a_window_is_compared_through_its_verify() -> 
     assert write.passed is True and "read back through Verify" in write.detail, write.detail
     assert read.passed is None and read.verdict == "not applicable", read.detail
     assert "leaves no memory-mapped window and has no Read" in read.detail
+
+
+def test_a_garbled_read_path_is_not_blamed_on_the_erase() -> None:
+    """Wrong dummy cycles in memory-mapped mode shift every byte the window shows: the erase is
+    not judged (the only reference is that window) and says why; the unaligned write fails on
+    its read-back through the loader, as it does with a flash model."""
+    loader = FAULTY / "l496_mx25l3233f_wrong_dummy.stldr"
+    xspi = str(ROOT / "tests" / "nor" / "xspi_boards.toml")
+    res = _run(loader, "sector_erase", "unaligned_write", board="l496-mx25l3233f", inventory=xspi)
+    erase, write = res["sector_erase"], res["unaligned_write"]
+    assert erase.passed is None and erase.verdict == "not applicable", erase.detail
+    assert "the erase cannot be judged through a probe" in erase.detail
+    assert "does not show what Write was just given, first at 0x90000000" in erase.detail
+    assert write.passed is False, write.detail
+    assert write.detail.startswith("read-back of the unaligned write through the loader: first")
+    good = _run(
+        ROOT / "loaders" / "good" / "l496_mx25l3233f.stldr",
+        "sector_erase",
+        board="l496-mx25l3233f",
+        inventory=xspi,
+    )
+    assert good["sector_erase"].passed is True, good["sector_erase"].detail
