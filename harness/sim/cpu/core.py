@@ -624,6 +624,13 @@ class CortexM:
             return (0, 0)
         return (int(self._poll.fast_reads), int(self._poll.fast_writes))
 
+    @property
+    def python_accesses(self) -> tuple[int, int]:
+        """(reads, writes) of peripherals the native dispatcher handed to Python."""
+        if self._native is None:
+            return (0, 0)
+        return (int(self._poll.slow_reads), int(self._poll.slow_writes))
+
     def _bus_dev(self, address: int, size: int, write: bool) -> Device:
         dev = self.board.bus.find(address)
         if dev is None or address + size > dev.end:

@@ -68,6 +68,8 @@ typedef struct {
     uint64_t read_value[READS];
     uint64_t fast_reads;
     uint64_t fast_writes;
+    uint64_t slow_reads;
+    uint64_t slow_writes;
     uint32_t nlatches;
     uint32_t qlen;
     uint32_t timeless;
@@ -111,6 +113,7 @@ uint64_t hil_mmio_read(void *uc, uint64_t offset, unsigned size, void *user) {
             return v;
         }
     }
+    s->slow_reads++;
     return s->py_read(uc, addr, size, 0);
 }
 
@@ -146,6 +149,7 @@ void hil_mmio_write(void *uc, uint64_t offset, unsigned size, uint64_t value, vo
             return;
         }
     }
+    s->slow_writes++;
     s->py_write(uc, addr, size, value, 0);
 }
 
@@ -253,6 +257,8 @@ class Shared(ctypes.Structure):
         ("read_value", ctypes.c_uint64 * READS),
         ("fast_reads", ctypes.c_uint64),
         ("fast_writes", ctypes.c_uint64),
+        ("slow_reads", ctypes.c_uint64),
+        ("slow_writes", ctypes.c_uint64),
         ("nlatches", ctypes.c_uint32),
         ("qlen", ctypes.c_uint32),
         ("timeless", ctypes.c_uint32),
