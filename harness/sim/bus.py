@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from stm32_hil.errors import BusFault
 
@@ -30,9 +30,10 @@ class CpuMap(enum.Enum):
     MMIO = "mmio"  # every access through `read()`/`write()`
 
 
-@dataclass(frozen=True)
-class FastPath:
+class FastPath(NamedTuple):
     """What the core may do on a device's behalf until it next calls into the device.
+
+    (A named tuple: one is built after every access a model serves, so it must be cheap.)
 
     `reads`: (register offset, value) of word registers whose reads, of any width, return that
     value's lanes and have no effect, until the next call into the device. `sink`: the offset
