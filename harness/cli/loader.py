@@ -124,8 +124,9 @@ def info(paths: tuple[str, ...]) -> None:
     show_default=True,
     type=click.FloatRange(min=0.1),
     metavar="SECONDS",
-    help="wall-clock seconds the loader calls of one check may take on a simulated board "
-    "(past it the check has no verdict, exit 2)",
+    help="wall-clock seconds the loader calls of one check may take on a board simulated in "
+    "this process (past it the check has no verdict, exit 2); through a probe (a real or a "
+    "served board) each call has its own wall-clock budget instead",
 )
 @click.option(
     "--only",
