@@ -45,7 +45,10 @@ class FastPath(NamedTuple):
     any width, the core may queue and make later, in order, through `write()`: in the device's
     current state such a write stores its value in that register and does nothing else (no
     other published read changes; the core updates the register's own published read, lanes
-    merged, as RegisterBlock.write does), and `steady_write` is False for it.
+    merged, as RegisterBlock.write does), and `steady_write` is False for it. `source`: the
+    offset of a data register whose CPU reads, in accesses of the sizes in `source_sizes`,
+    return the next bytes of `source_data` in order and change no published read; the core
+    serves them and reports how many it served through `drawn()`.
     """
 
     reads: tuple[tuple[int, int], ...] = ()
@@ -54,6 +57,9 @@ class FastPath(NamedTuple):
     sink_sizes: int = 0
     latches: tuple[int, ...] = ()
     timeless: bool = False  # no published read can change with time alone (waits_on_time)
+    source: int | None = None
+    source_data: bytes = b""
+    source_sizes: int = 0
 
 
 class Device:
@@ -124,6 +130,10 @@ class Device:
 
     def absorb(self, offset: int, data: bytes) -> None:
         """The queued CPU writes to the sink register at `offset`, oldest first."""
+        raise NotImplementedError
+
+    def drawn(self, offset: int, count: int) -> None:
+        """The core served `count` bytes of the published source at `offset` to the CPU."""
         raise NotImplementedError
 
     def power_on(self) -> None:

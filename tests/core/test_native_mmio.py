@@ -85,6 +85,38 @@ def test_loader_write_is_identical_with_and_without_the_native_dispatcher(
     assert reads > 0
 
 
+INDIRECT_READER = "CLIVEONE-MT25QL512A_STM32H7XX-PB2-PB6-PD11-PD12-PE2-PD13.stldr"
+
+
+def test_indirect_reads_are_identical_with_and_without_the_native_dispatcher(
+    monkeypatch: pytest.MonkeyPatch, shared_loader: Callable[[str], Path]
+) -> None:
+    """This loader reads through the QUADSPI FIFO in indirect mode, a DR read per byte: the
+    native dispatcher serves them from bytes the model took ahead, and reports how many."""
+    _need_native()
+    path = shared_loader(INDIRECT_READER)
+    size = 3 * 4096 + 1000  # past several published runs of the stream, and a partial one
+    data = random.Random(0x1D1E).randbytes(size)
+    runs = []
+    for on in (True, False):
+        monkeypatch.setenv("STM32_HIL_NATIVE", "1" if on else "0")
+        target = _board("STM32H743ZI", "MT25QL512A")
+        runner = LoaderRunner(target, load(path))
+        start = runner.stldr.storage_info.start
+        runner.sector_erase(start, start + size)
+        runner.write(start + 3, data)
+        before = target.sim.core.python_accesses[0]
+        back = runner.read(start + 3, size)
+        python_reads = target.sim.core.python_accesses[0] - before
+        runs.append((back, target.sim.clock.now, [(c.name, c.r0) for c in runner.calls]))
+        if on:
+            # Init, the read command and one call per published run; one per byte before
+            assert python_reads < size // 16, f"{python_reads} reads reached Python"
+    assert runs[0][0] == data and runs[1][0] == data
+    assert runs[0][1] == runs[1][1], "virtual time differs"
+    assert runs[0][2] == runs[1][2], "loader results differ"
+
+
 def test_a_python_error_inside_a_native_callback_reaches_the_caller(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

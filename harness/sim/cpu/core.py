@@ -205,6 +205,7 @@ class CortexM:
         self._latched: tuple[int, ...] = ()  # the latch table in the struct
         self._published_dev: Device | None = None
         self._queue_dev: Device | None = None  # the device queued register writes go to
+        self._source: tuple[Device, int] | None = None  # device and register reads come from
         self._counter: Any = None
         self.uc.ctl_set_cpu_model(CPU_MODELS[self.kind])  # before the first mem_map
         self.scs = SystemControlSpace(board, self)
@@ -572,6 +573,13 @@ class CortexM:
                 self._latched = latches
             poll.nlatches = len(latches)
             self._queue_dev = dev
+        data = fast.source_data[: native.SOURCE_BYTES]
+        if fast.source is not None and data:
+            ctypes.memmove(ctypes.addressof(poll) + native.SOURCE_OFFSET, data, len(data))
+            poll.src_addr = dev.base + fast.source
+            poll.src_sizes = fast.source_sizes
+            poll.src_len, poll.src_pos = len(data), 0
+            self._source = (dev, fast.source)
         if fast.sink is not None and fast.sink_bytes > 0:
             poll.sink_addr = dev.base + fast.sink
             poll.sink_sizes = fast.sink_sizes
@@ -588,6 +596,8 @@ class CortexM:
             self._drain()
         if poll.qlen:
             self._replay()
+        if poll.src_len:
+            self._draw()
         poll.nreads = 0
         poll.nlatches = 0
         poll.sink_cap = 0
@@ -602,6 +612,14 @@ class CortexM:
             dev.absorb(offset, data)
         except HarnessError as exc:
             self._request_fault(_bus_fault(self.pc_now(), dev.base + offset, exc, precise=False))
+
+    def _draw(self) -> None:
+        """Tell the source device how many of its published bytes the CPU read."""
+        poll = self._poll
+        count, poll.src_pos, poll.src_len = poll.src_pos, 0, 0
+        if count and self._source is not None:
+            dev, offset = self._source
+            dev.drawn(offset, count)
 
     def _replay(self) -> None:
         """Make the queued latch writes, oldest first, as the CPU made them."""

@@ -12,7 +12,9 @@ Python:
   queued and handed to the model in one `absorb()` call before Python next runs;
 - writes to registers the model published as latches (`FastPath.latches`, plain stores in its
   current state): they are queued, the published read of that register follows them, and they
-  are made, in order, through the model's `write()` before Python next runs.
+  are made, in order, through the model's `write()` before Python next runs;
+- reads of a data register the model published as a source (`FastPath.source`): the next
+  bytes of the stream it gave, the count served reported through `drawn()`.
 Everything else goes to the Python callback unchanged, so behaviour and cycle counts are the
 same with or without it; `STM32_HIL_NATIVE=0` turns it off.
 
@@ -35,6 +37,7 @@ from pathlib import Path
 READS = 16  # stable registers one model may publish at once
 LATCHES = 8  # registers whose writes one model may let the core queue
 QUEUE = 64  # queued register writes at most before Python sees them
+SOURCE_BYTES = 4096  # data-register bytes the core may serve to reads before Python runs
 SINK_BYTES = 4096  # queued data-register bytes at most before Python sees them
 COUNT_CACHE = 4096  # translated blocks whose instruction counts one slice remembers
 
@@ -48,6 +51,7 @@ typedef void (*write_fn)(void *, uint64_t, unsigned, uint64_t, void *);
 #define READS @READS@
 #define SINK_BYTES @SINK_BYTES@
 #define LATCHES @LATCHES@
+#define SOURCE_BYTES @SOURCE_BYTES@
 #define QUEUE @QUEUE@
 
 typedef struct {
@@ -73,12 +77,16 @@ typedef struct {
     uint32_t nlatches;
     uint32_t qlen;
     uint32_t timeless;
-    uint32_t pad;
+    uint32_t src_sizes;
+    uint64_t src_addr;
+    uint32_t src_len;
+    uint32_t src_pos;
     uint64_t latch_addr[LATCHES];
     uint64_t q_addr[QUEUE];
     uint32_t q_size[QUEUE];
     uint32_t q_value[QUEUE];
     uint8_t sink[SINK_BYTES];
+    uint8_t src[SOURCE_BYTES];
 } shared_t;
 
 typedef struct {
@@ -90,6 +98,17 @@ uint64_t hil_mmio_read(void *uc, uint64_t offset, unsigned size, void *user) {
     region_t *r = (region_t *)user;
     shared_t *s = r->sh;
     uint64_t addr = r->base + offset;
+    if (s->enabled && (addr & ~(uint64_t)3) == s->src_addr && (s->src_sizes & size)
+        && s->src_pos + size <= s->src_len) {
+        /* the next bytes of a data register's stream (FastPath.source) */
+        uint64_t v = 0;
+        for (unsigned i = 0; i < size; i++)
+            v |= (uint64_t)s->src[s->src_pos + i] << (8 * i);
+        s->src_pos += size;
+        s->poll_valid = 0; /* the stream moves on: not a polling loop */
+        s->fast_reads++;
+        return v;
+    }
     if (s->enabled && (addr & 3) + size <= 4) {
         uint64_t word = addr & ~(uint64_t)3;
         for (uint32_t i = 0; i < s->nreads; i++) {
@@ -224,6 +243,7 @@ void hil_count_insn(void *uc, uint64_t address, uint32_t size, void *user) {
 """.replace("@READS@", str(READS))
     .replace("@SINK_BYTES@", str(SINK_BYTES))
     .replace("@LATCHES@", str(LATCHES))
+    .replace("@SOURCE_BYTES@", str(SOURCE_BYTES))
     .replace("@QUEUE@", str(QUEUE))
     .replace("@COUNT_CACHE@", str(COUNT_CACHE))
 )
@@ -262,16 +282,21 @@ class Shared(ctypes.Structure):
         ("nlatches", ctypes.c_uint32),
         ("qlen", ctypes.c_uint32),
         ("timeless", ctypes.c_uint32),
-        ("pad", ctypes.c_uint32),
+        ("src_sizes", ctypes.c_uint32),
+        ("src_addr", ctypes.c_uint64),
+        ("src_len", ctypes.c_uint32),
+        ("src_pos", ctypes.c_uint32),
         ("latch_addr", ctypes.c_uint64 * LATCHES),
         ("q_addr", ctypes.c_uint64 * QUEUE),
         ("q_size", ctypes.c_uint32 * QUEUE),
         ("q_value", ctypes.c_uint32 * QUEUE),
         ("sink", ctypes.c_uint8 * SINK_BYTES),
+        ("src", ctypes.c_uint8 * SOURCE_BYTES),
     ]
 
 
 SINK_OFFSET = Shared.sink.offset  # type: ignore[attr-defined]
+SOURCE_OFFSET = Shared.src.offset  # type: ignore[attr-defined]
 
 
 class Region(ctypes.Structure):
@@ -387,6 +412,8 @@ __all__ = [
     "READ_FN",
     "SINK_BYTES",
     "SINK_OFFSET",
+    "SOURCE_BYTES",
+    "SOURCE_OFFSET",
     "WRITE_FN",
     "InsnCounter",
     "PollState",

@@ -25,6 +25,7 @@ from stm32_hil.sim.bus import Access, CpuMap, Device, FastPath, RegisterBlock
 from stm32_hil.sim.memories.nor.chip import NorFlash, Transaction
 
 FIFO_SIZE = 32
+SOURCE_BYTES = 4096  # DR bytes of an indirect read published at once (FastPath.source)
 WINDOW_SIZE = 0x10000000
 SR_TEF, SR_TCF, SR_FTF, SR_SMF, SR_TOF, SR_BUSY = 1, 2, 4, 8, 16, 32
 FMODE_WRITE, FMODE_READ, FMODE_POLL, FMODE_MMAP = range(4)
@@ -123,6 +124,18 @@ class SpiMemoryController(RegisterBlock):
             t.end()
         self.txs: list[Transaction] = []
         self.active = False
+        # Bytes of an indirect read taken off the wire before the FIFO needs them, so the core
+        # can serve DR reads without a call (fast_path); never more than `remaining`.
+        self._ahead = bytearray()
+
+    def _from_wire(self, n: int) -> bytes:
+        """The next `n` bytes of the indirect read: those already taken ahead first."""
+        ahead = self._ahead
+        if not ahead:
+            return self._wire_read(n)
+        take = bytes(ahead[:n])
+        del ahead[:n]
+        return take + self._wire_read(n - len(take)) if len(take) < n else take
 
     def _wire_read(self, n: int) -> bytes:
         if not self.txs:
@@ -164,7 +177,7 @@ class SpiMemoryController(RegisterBlock):
         """Indirect read: bytes arrive from the chip as long as the FIFO has room."""
         room = min(FIFO_SIZE - len(self.fifo), self.remaining)
         if room > 0 and self.active:
-            self.fifo += self._wire_read(room)
+            self.fifo += self._from_wire(room)
             self.remaining -= room
             if self.remaining == 0:
                 self._complete()
@@ -248,6 +261,23 @@ class SpiMemoryController(RegisterBlock):
                 sink_sizes=1 | 2 | 4,
                 timeless=True,
             )
+        if fmode == FMODE_READ and self.active and len(self.fifo) == FIFO_SIZE:
+            # Indirect read with a full FIFO: every byte popped is replaced from the wire, so
+            # SR stays as it is while bytes remain behind the FIFO. The core may serve that
+            # many DR bytes but one (the last refill sets TCF); they are taken off the wire
+            # now, into `_ahead`, and `drawn()` moves the FIFO on by what was served.
+            count = min(SOURCE_BYTES, self.remaining - 1)
+            if count > 0:
+                missing = count - len(self._ahead)
+                if missing > 0:
+                    self._ahead += self._wire_read(missing)
+                return FastPath(
+                    reads=((self.SR, self._flags(fmode)), *self._plain()),
+                    source=self.DR,
+                    source_data=bytes((self.fifo + self._ahead)[:count]),
+                    source_sizes=1 | 2 | 4,
+                    timeless=True,
+                )
         if fmode in (FMODE_READ, FMODE_WRITE):
             return FastPath(
                 reads=((self.SR, self._flags(fmode)), *self._plain()),
@@ -278,6 +308,15 @@ class SpiMemoryController(RegisterBlock):
 
     def absorb(self, offset: int, data: bytes) -> None:
         self._write_dr(data)
+
+    def drawn(self, offset: int, count: int) -> None:
+        """What `count` one-by-one DR reads would have left (see fast_path): the FIFO moved on
+        by `count` bytes and refilled from the bytes taken ahead; no flag changed."""
+        self.status_read = False
+        stream = self.fifo + self._ahead
+        self.fifo = stream[count : count + FIFO_SIZE]
+        self._ahead = stream[count + FIFO_SIZE :]
+        self.remaining -= count
 
     # -- register access ----------------------------------------------------------------------
     def read_reg(self, offset: int, access: Access) -> int:
