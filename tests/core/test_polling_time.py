@@ -67,17 +67,22 @@ def _native_or_not(monkeypatch: pytest.MonkeyPatch, on: bool) -> None:
     monkeypatch.setenv("STM32_HIL_NATIVE", "1" if on else "0")
 
 
+def _wait_for_tcf_without_data(count: int) -> tuple[int, int]:
+    """An indirect write waits for its data, so TCF never comes: the loop's own count ends."""
+    target, base = _board()
+    _w(target, base, CR, CR_EN)
+    _w(target, base, DLR, 255)
+    _w(target, base, CCR, _ccr(0x02, dmode=1))
+    return _wait(target, base, SR_TCF, count)
+
+
 @pytest.mark.parametrize("on", [True, False], ids=["native", "python"])
 def test_a_wait_for_a_flag_that_never_comes_runs_its_count(
     on: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _native_or_not(monkeypatch, on)
-    target, base = _board()
-    _w(target, base, CR, CR_EN)
-    _w(target, base, DLR, 255)
-    _w(target, base, CCR, _ccr(0x02, dmode=1))  # indirect write waiting for data: no TCF
     count = 20_000
-    cycles, left = _wait(target, base, SR_TCF, count)
+    cycles, left = _wait_for_tcf_without_data(count)
     assert left == 0, "the flag came: the controller started a command nobody sent data for"
     # its own instructions (plus the slice that ends on the loop's exit), not a slice per look
     assert cycles <= count * LOOP_INSTRUCTIONS + 64_000, cycles
@@ -90,11 +95,7 @@ def test_the_count_loop_costs_the_same_with_and_without_the_native_dispatcher(
     results = []
     for on in (True, False):
         _native_or_not(monkeypatch, on)
-        target, base = _board()
-        _w(target, base, CR, CR_EN)
-        _w(target, base, DLR, 255)
-        _w(target, base, CCR, _ccr(0x02, dmode=1))
-        results.append(_wait(target, base, SR_TCF, 3_001))
+        results.append(_wait_for_tcf_without_data(3_001))
     assert results[0] == results[1]
 
 
