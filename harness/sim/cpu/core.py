@@ -232,19 +232,24 @@ class CortexM:
         counter = native.InsnCounter()
         counter.mem_read = ctypes.cast(uclib.uc_mem_read, ctypes.c_void_p)
         counter.stop = ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p)
+        self._native_hook(UC_HOOK_BLOCK, lib.hil_count_block, counter, 1, 0)
+        self._counter = counter
+
+    def _native_hook(self, kind: int, fn: Any, user: Any, begin: int, end: int) -> Any:
+        """Add a hook whose callback is a C function of the native library (no Python)."""
         handle = ctypes.c_size_t()
         status = uclib.uc_hook_add(
             self.uc._uch,
             ctypes.byref(handle),
-            UC_HOOK_BLOCK,
-            ctypes.cast(lib.hil_count_block, ctypes.c_void_p),
-            ctypes.addressof(counter),
-            1,
-            0,
+            kind,
+            ctypes.cast(fn, ctypes.c_void_p),
+            ctypes.addressof(user),
+            begin,
+            end,
         )
         if status != 0:
             raise UcError(status)
-        self._counter = counter
+        return handle
 
     def _code_written(self, address: int, length: int) -> None:
         """A debugger or the bootrom wrote memory: forget code translated from there."""
@@ -1041,18 +1046,9 @@ class CortexM:
         if left <= 0:
             return
         begin, end = int(counter.cut_pc), int(counter.cut_pc) + int(counter.cut_size)
-        handle = ctypes.c_size_t()
-        status = uclib.uc_hook_add(
-            self.uc._uch,
-            ctypes.byref(handle),
-            UC_HOOK_CODE,
-            ctypes.cast(self._native.hil_count_insn, ctypes.c_void_p),  # type: ignore[union-attr]
-            ctypes.addressof(counter),
-            begin,
-            end - 1,
-        )
-        if status != 0:
-            raise UcError(status)
+        lib = self._native
+        assert lib is not None  # a counter exists only with the native library
+        handle = self._native_hook(UC_HOOK_CODE, lib.hil_count_insn, counter, begin, end - 1)
         self.uc.ctl_remove_cache(begin, end)
         counter.tail, counter.tail_left = 1, left
         try:

@@ -238,55 +238,54 @@ class SpiMemoryController(RegisterBlock):
 
     # -- what the core may do without calling the model (bus.FastPath) -----------------------
     def fast_path(self) -> FastPath | None:
-        """SR (and DR during an indirect write), so a HAL loop's accesses need no Python call.
+        """SR and the plain registers, and DR while a transfer streams, so a HAL loop's
+        accesses need no Python call.
 
-        In indirect modes SR is a function of the controller's state alone, which only a
-        register or DR access changes: it may be read as it is now. An indirect write cannot
-        change SR before its last byte (no FIFO level, no flag moves), so DR writes may be
-        queued up to one byte short of DLR+1. Automatic polling: right after a status read,
-        another one in the same instant gives the same answer (the chip changes with time
-        only), so SR may be read as the last poll left it, as long as that poll changed
-        nothing else (no chip logged an ignored command).
+        In indirect modes, and memory-mapped without the timeout counter, SR is a function of
+        the controller's state alone, which only a register or DR access changes: it may be
+        read as it is now (and no read of it waits on time). An indirect write cannot change
+        SR before its last byte (no FIFO level, no flag moves), so DR writes may be queued up
+        to one byte short of DLR+1. An indirect read with a full FIFO refills every byte
+        popped from the wire, so SR stays as it is while bytes remain behind the FIFO: DR may
+        be served that many bytes but one (the last refill sets TCF), taken off the wire now
+        into `_ahead`; `drawn()` moves the FIFO on by what was served. Automatic polling:
+        right after a status read, another one in the same instant gives the same answer (the
+        chip changes with time only), so SR may be read as the last poll left it, as long as
+        that poll changed nothing else (no chip logged an ignored command).
         """
         fmode = self.fmode
         if fmode == FMODE_POLL:
             if self.status_read and (not self.poll_due or self.quiet_poll):
                 return FastPath(reads=((self.SR, self._flags(fmode)),))
             return None
+        if fmode == FMODE_MMAP and self.cr & self.CR_TCEN:
+            return None  # SR reads run the timeout counter
+        reads = ((self.SR, self._flags(fmode)), *self._plain())
         if fmode == FMODE_WRITE and self.active and self.remaining > 1:
             return FastPath(
-                reads=((self.SR, self._flags(fmode)), *self._plain()),
+                reads=reads,
                 sink=self.DR,
                 sink_bytes=self.remaining - 1,
                 sink_sizes=1 | 2 | 4,
                 timeless=True,
             )
-        if fmode == FMODE_READ and self.active and len(self.fifo) == FIFO_SIZE:
-            # Indirect read with a full FIFO: every byte popped is replaced from the wire, so
-            # SR stays as it is while bytes remain behind the FIFO. The core may serve that
-            # many DR bytes but one (the last refill sets TCF); they are taken off the wire
-            # now, into `_ahead`, and `drawn()` moves the FIFO on by what was served.
-            count = min(SOURCE_BYTES, self.remaining - 1)
-            if count > 0:
-                missing = count - len(self._ahead)
-                if missing > 0:
-                    self._ahead += self._wire_read(missing)
-                return FastPath(
-                    reads=((self.SR, self._flags(fmode)), *self._plain()),
-                    source=self.DR,
-                    source_data=bytes((self.fifo + self._ahead)[:count]),
-                    source_sizes=1 | 2 | 4,
-                    timeless=True,
-                )
-        if fmode in (FMODE_READ, FMODE_WRITE):
+        count = min(SOURCE_BYTES, self.remaining - 1)
+        if fmode == FMODE_READ and self.active and len(self.fifo) == FIFO_SIZE and count > 0:
+            missing = count - len(self._ahead)
+            if missing > 0:
+                self._ahead += self._wire_read(missing)
             return FastPath(
-                reads=((self.SR, self._flags(fmode)), *self._plain()),
-                latches=() if self.sr & SR_BUSY else self.LATCHES,
+                reads=reads,
+                source=self.DR,
+                source_data=bytes((self.fifo + self._ahead)[:count]),
+                source_sizes=1 | 2 | 4,
                 timeless=True,
             )
-        if not self.cr & self.CR_TCEN:  # memory-mapped, no timeout counter: nothing moves
-            return FastPath(reads=((self.SR, self._flags(fmode)), *self._plain()), timeless=True)
-        return None  # memory-mapped with TCEN: SR reads run the timeout counter
+        if fmode == FMODE_MMAP:
+            return FastPath(reads=reads, timeless=True)
+        return FastPath(
+            reads=reads, latches=() if self.sr & SR_BUSY else self.LATCHES, timeless=True
+        )
 
     def waits_on_time(self, offset: int) -> bool:
         """Indirect modes, and memory-mapped mode without the timeout counter: every register
