@@ -11,6 +11,15 @@ and the places this process holds), `reach` (a place's resources as probe and UA
 `target` (the Target), `exporter` (exporter configuration for served simulated boards).
 """
 
+import os
+
+# labgrid talks gRPC, whose core registers fork handlers that run in a forked child. A process
+# holding a coordinator connection also starts subprocesses (hil, pyocd, exporters): with gRPC
+# threads busy the handlers are skipped in the parent, and the child then aborts before its
+# exec on the poller state it inherited (seen as a -6 exit). Children here always exec at
+# once, which needs no fork support. Set before labgrid (and so gRPC) is first imported.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
 from stm32_hil.labgrid.errors import LabgridError, PlaceUnavailableError
 
 __all__ = ["LabgridError", "PlaceUnavailableError"]
