@@ -48,7 +48,11 @@ class FastPath(NamedTuple):
     merged, as RegisterBlock.write does), and `steady_write` is False for it. `source`: the
     offset of a data register whose CPU reads, in accesses of the sizes in `source_sizes`,
     return the next bytes of `source_data` in order and change no published read; the core
-    serves them and reports how many it served through `drawn()`.
+    serves them and reports how many it served through `drawn()`. `clears`: (register,
+    flags register, mask, trigger, raised) of write-one-to-clear registers queued like
+    latches: in the device's current state such a write clears, in the flags register's
+    published read, the written bits under `mask`, then sets `raised` there if it cleared a
+    bit of `trigger` (a flag that holds another down), and does nothing else.
     """
 
     reads: tuple[tuple[int, int], ...] = ()
@@ -56,6 +60,7 @@ class FastPath(NamedTuple):
     sink_bytes: int = 0
     sink_sizes: int = 0
     latches: tuple[int, ...] = ()
+    clears: tuple[tuple[int, int, int, int, int], ...] = ()
     timeless: bool = False  # no published read can change with time alone (waits_on_time)
     source: int | None = None
     source_data: bytes = b""

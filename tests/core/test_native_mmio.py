@@ -21,6 +21,7 @@ from stm32_hil.sim.cpu import native
 from stm32_hil.sim.target import SimTarget
 from stm32_hil.stldr import load
 from stm32_hil.stldr.runner import LoaderRunner
+from stm32_hil.target.base import HaltReason
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = ROOT / "loaders" / "good" / "h743_w25q128.stldr"
@@ -149,3 +150,42 @@ def test_build_without_a_compiler_gives_the_python_path(
     assert target.sim.core.fast_accesses == (0, 0)
     with pytest.raises(HarnessError):
         target.read32(0x5FFFFFF0)  # nothing mapped: typed error, as before
+
+
+# str r1,[r0,#0x14] (CCR); ldr r2,[r0,#8] (SR); str r3,[r0,#0xC] (FCR); ldr r4,[r0,#8]; bkpt
+FLAG_CLEAR = bytes.fromhex("4161 8268 c360 8468 00be")
+
+
+@pytest.mark.parametrize("ftf_held_by_tcf", [True, False])
+def test_a_flag_clear_and_the_status_read_after_it_need_no_python_call(
+    monkeypatch: pytest.MonkeyPatch, ftf_held_by_tcf: bool
+) -> None:
+    """HAL's command sequence: a command without data sets TCF, FCR clears it, SR is read.
+    The native dispatcher serves the clear and the read; both paths read the same SR values
+    (in an indirect write, clearing TCF brings the FIFO-threshold flag back)."""
+    _need_native()
+    seen = []
+    for on in (True, False):
+        monkeypatch.setenv("STM32_HIL_NATIVE", "1" if on else "0")
+        target = SimTarget(Inventory.load().get("nucleo-h743zi"))
+        qspi = target.board.bus.device("QUADSPI")
+        monkeypatch.setattr(type(qspi), "FTF_STOPS_AT_TCF", ftf_held_by_tcf)
+        ram = 0x24000000
+        target.board.bus.write_block(ram, FLAG_CLEAR, Access.DEBUG)
+        target.board.bus.write(qspi.base, 4, 1, Access.CPU)  # CR.EN
+        core = target.board.core
+        for name, value in dict(r0=qspi.base, r1=0x106, r3=2, pc=ram | 1).items():
+            core.write_reg(name, value)  # CCR: instruction 0x06 on one line, nothing else
+        before = core.python_accesses
+        core.halted, core.halt_reason = False, HaltReason.NONE
+        core.run(1_000)
+        assert core.pc_now() == ram + 8  # at the bkpt
+        after = core.python_accesses
+        seen.append((core.read_reg("r2"), core.read_reg("r4")))
+        if on:
+            assert (after[0] - before[0], after[1] - before[1]) == (0, 1)  # the CCR write only
+    assert seen[0] == seen[1]
+    tcf_set, cleared = seen[0]
+    assert tcf_set & 0x02 and not cleared & 0x02  # TCF, then cleared
+    assert cleared & 0x04  # FTF: the FIFO is empty
+    assert bool(tcf_set & 0x04) is not ftf_held_by_tcf

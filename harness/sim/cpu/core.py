@@ -26,12 +26,15 @@ from unicorn import (
     UC_HOOK_INTR,
     UC_HOOK_MEM_INVALID,
     UC_HOOK_MEM_READ,
+    UC_HOOK_TLB_FILL,
     UC_MEM_WRITE_PROT,
     UC_MODE_MCLASS,
     UC_MODE_THUMB,
     UC_PROT_ALL,
     UC_PROT_EXEC,
     UC_PROT_READ,
+    UC_PROT_WRITE,
+    UC_TLB_VIRTUAL,
     Uc,
     UcError,
 )
@@ -70,6 +73,14 @@ from stm32_hil.target.base import HaltReason, ResetKind
 
 if TYPE_CHECKING:
     from stm32_hil.sim.board import SimBoard
+
+XN_FETCH = "instruction fetch from a non-executable region"
+
+
+def _execute_never(address: int) -> bool:
+    """The default memory map's execute-never regions (Peripheral, Device, System)."""
+    return 0x4000_0000 <= address < 0x6000_0000 or address >= 0xA000_0000
+
 
 MAX_SLICE = 16_384  # instructions per emu_start at most (interrupt latency bound)
 # A load from the same peripheral address returning the same value this many times in a row,
@@ -184,6 +195,7 @@ class CortexM:
         self._alias_hook: Any = None
         # ROM-like memories mapped without write permission: base -> (end, device)
         self._rom_ranges: dict[int, tuple[int, Device]] = {}
+        self._ram_spans: list[tuple[int, int]] = []  # mapped read/write/execute at start-up
         self._buffers: list[Any] = []
         self._sysmem = [(r.base, r.end) for r in part.system_memory]
 
@@ -202,7 +214,7 @@ class CortexM:
             self._q_addr, self._q_size = shared.q_addr, shared.q_size
             self._q_value = shared.q_value
         self._published: tuple[tuple[int, int], ...] = ()  # the read table in the struct
-        self._latched: tuple[int, ...] = ()  # the latch table in the struct
+        self._latched: tuple[object, ...] = ()  # the latch table in the struct
         self._published_dev: Device | None = None
         self._queue_dev: Device | None = None  # the device queued register writes go to
         self._source: tuple[Device, int] | None = None  # device and register reads come from
@@ -215,8 +227,9 @@ class CortexM:
         self._attach_system_devices()
         self._map_bus()
         self.uc.hook_add(UC_HOOK_INTR, self._on_intr)
-        self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid)
+        self._hook_invalid()
         self._count_blocks()
+        self._translate_natively()
         board.on_reset(self._on_board_reset)
         board.bus.write_observers.append(self._code_written)
         array = board.flash.array  # erases and programming change code under the core too
@@ -234,6 +247,43 @@ class CortexM:
         counter.stop = ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p)
         self._native_hook(UC_HOOK_BLOCK, lib.hil_count_block, counter, 1, 0)
         self._counter = counter
+
+    def _hook_invalid(self) -> None:
+        """Catch unmapped and refused accesses everywhere but in plain RAM.
+
+        Unicorn never lets a page's stores onto its fast path while a memory hook of any
+        kind (invalid accesses included) covers the page, so the hook is added per gap
+        between RAM spans (which are fully mapped: no access there is invalid).
+        """
+        start = 0
+        for lo, hi in sorted(self._ram_spans):
+            if lo > start:
+                self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid, None, start, lo - 1)
+            start = max(start, hi)
+        if start <= 0xFFFFFFFF:
+            self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid, None, start, 0xFFFFFFFF)
+
+    def _translate_natively(self) -> None:
+        """Fill Unicorn's TLB from `hil_tlb_fill` (virtual TLB mode) when the native library
+        is there.
+
+        Unicorn 2.1.4 keeps a page's TLB entry "not dirty" for good once the entry allows
+        execution, and on M-profile the CPU's memory map makes every page below 0xA0000000
+        executable: every store to SRAM then takes the slow path with a self-modifying-code
+        check (about 100 ns a store, against 3 ns for a load). The fill gives execute rights
+        only to pages code has been fetched from (remembered for good, so such a page keeps
+        Unicorn's checks exactly as before), and read/write to the others, whose stores then
+        run on the fast path. The memory's own rights still apply (read-only flash, system
+        memory; peripherals and memories in the default map's execute-never regions are mapped
+        without execute rights, so a fetch there still faults). The CPU model's MPU is never
+        enabled (the SCS is modelled in Python), so its MMU had nothing else to say.
+        """
+        lib = self._native
+        if lib is None:
+            return
+        self.uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)  # type: ignore[attr-defined]  # (2.1 API)
+        self._executed_pages = (ctypes.c_uint8 * native.EXECUTED_PAGES_BYTES)()
+        self._native_hook(UC_HOOK_TLB_FILL, lib.hil_tlb_fill, self._executed_pages, 1, 0)
 
     def _native_hook(self, kind: int, fn: Any, user: Any, begin: int, end: int) -> Any:
         """Add a hook whose callback is a C function of the native library (no Python)."""
@@ -403,7 +453,15 @@ class CortexM:
         ptr = self._buffer_ptr(data)
         kind = shown or dev
         if kind.cpu_map is CpuMap.RAM:
-            uc.mem_map_ptr(base, size, UC_PROT_ALL, ptr)
+            if shown is None and not _execute_never(base):
+                self._ram_spans.append((base, base + size))  # see _hook_invalid
+            # the default map's execute-never regions (SDRAM at 0xC0000000) stay so
+            uc.mem_map_ptr(
+                base,
+                size,
+                UC_PROT_READ | UC_PROT_WRITE if _execute_never(base) else UC_PROT_ALL,
+                ptr,
+            )
             return None
         if any(lo <= kind.base < hi for lo, hi in self._sysmem):
             # Read-only, not executable: a branch into system memory stops the core so the
@@ -569,14 +627,13 @@ class CortexM:
             self._published_dev = dev
         poll.nreads = len(reads)
         poll.timeless = 1 if fast.timeless else 0
-        latches = fast.latches[: native.LATCHES]
-        if latches:
-            if latches != self._latched or dev is not self._published_dev:
-                addrs, base = self._latch_addr, dev.base
-                for i, offset in enumerate(latches):
-                    addrs[i] = base + offset
-                self._latched = latches
-            poll.nlatches = len(latches)
+        latches, clears = fast.latches, fast.clears
+        if latches or clears:
+            table = (latches, clears)
+            if table != self._latched or dev is not self._published_dev:
+                self._fill_latches(dev, latches, clears)
+                self._latched = table
+            poll.nlatches = min(len(latches) + len(clears), native.LATCHES)
             self._queue_dev = dev
         data = fast.source_data[: native.SOURCE_BYTES]
         if fast.source is not None and data:
@@ -590,6 +647,23 @@ class CortexM:
             poll.sink_sizes = fast.sink_sizes
             poll.sink_cap = min(fast.sink_bytes, native.SINK_BYTES)
             self._sink = (dev, fast.sink)
+
+    def _fill_latches(
+        self,
+        dev: Device,
+        latches: tuple[int, ...],
+        clears: tuple[tuple[int, int, int, int, int], ...],
+    ) -> None:
+        """The latch table: plain latches first, then write-one-to-clear registers."""
+        base, poll = dev.base, self._poll
+        entries = [(offset, 0, 0, 0, 0) for offset in latches]
+        entries += [(o, base + flags, m, t, r) for o, flags, m, t, r in clears]
+        for i, (offset, flags, mask, trigger, raised) in enumerate(entries[: native.LATCHES]):
+            self._latch_addr[i] = base + offset
+            poll.latch_clears[i] = flags
+            poll.latch_mask[i] = mask
+            poll.latch_trigger[i] = trigger
+            poll.latch_raise[i] = raised
 
     def _settle(self) -> None:
         """Before Python runs during a slice: queued writes reach their device, and nothing
@@ -630,6 +704,8 @@ class CortexM:
         """Make the queued latch writes, oldest first, as the CPU made them."""
         poll = self._poll
         count, poll.qlen = poll.qlen, 0
+        # the core changed published reads behind `_published` (its mirror): write them anew
+        self._published = ()
         dev = self._queue_dev
         assert dev is not None
         addrs, sizes, values = self._q_addr, self._q_size, self._q_value
@@ -741,7 +817,7 @@ class CortexM:
             EXCP_NOCP: (CFSR_NOCP, "coprocessor (FPU) access while disabled or absent"),
             EXCP_INVSTATE: (CFSR_INVSTATE, "invalid state (Thumb bit clear)"),
             EXCP_UNALIGNED: (CFSR_UNALIGNED, "unaligned access"),
-            EXCP_PREFETCH_ABORT: (CFSR_IBUSERR, "instruction fetch from a non-executable region"),
+            EXCP_PREFETCH_ABORT: (CFSR_IBUSERR, XN_FETCH),
         }.get(intno, (CFSR_UNDEFINSTR, f"CPU exception {intno}"))
         kind = "bus" if cfsr == CFSR_IBUSERR else "usage"
         self._request_fault(_Fault(kind, pc, pc if kind == "bus" else None, reason, cfsr))
@@ -1074,6 +1150,8 @@ class CortexM:
             if dev is None
             else f"{dev.name} refuses this access"
         )
+        if fetch and _execute_never(address):
+            what = XN_FETCH  # as the CPU's MMU reports it without the native TLB fill
         cfsr = CFSR_IBUSERR if fetch else CFSR_PRECISERR | CFSR_BFARVALID
         self._request_fault(_Fault("bus", pc, address, what, cfsr))
 

@@ -11,8 +11,9 @@ Python:
 - writes to a data register the model published as a sink (`FastPath.sink`): the bytes are
   queued and handed to the model in one `absorb()` call before Python next runs;
 - writes to registers the model published as latches (`FastPath.latches`, plain stores in its
-  current state): they are queued, the published read of that register follows them, and they
-  are made, in order, through the model's `write()` before Python next runs;
+  current state) or as write-one-to-clear (`FastPath.clears`): they are queued, the published
+  read of that register (or the flags they clear) follows them, and they are made, in order,
+  through the model's `write()` before Python next runs;
 - reads of a data register the model published as a source (`FastPath.source`): the next
   bytes of the stream it gave, the count served reported through `drawn()`.
 Everything else goes to the Python callback unchanged, so behaviour and cycle counts are the
@@ -40,6 +41,7 @@ QUEUE = 64  # queued register writes at most before Python sees them
 SOURCE_BYTES = 4096  # data-register bytes the core may serve to reads before Python runs
 SINK_BYTES = 4096  # queued data-register bytes at most before Python sees them
 COUNT_CACHE = 4096  # translated blocks whose instruction counts one slice remembers
+EXECUTED_PAGES_BYTES = (1 << 32) >> 10 >> 3  # one bit per 1 KiB page of the address space
 
 C_SOURCE = (
     r"""
@@ -82,6 +84,10 @@ typedef struct {
     uint32_t src_len;
     uint32_t src_pos;
     uint64_t latch_addr[LATCHES];
+    uint64_t latch_clears[LATCHES]; /* 0: a plain latch; else the flags word it clears */
+    uint32_t latch_mask[LATCHES];   /* the bits of that word a write may clear */
+    uint32_t latch_trigger[LATCHES]; /* clearing one of these bits... */
+    uint32_t latch_raise[LATCHES];   /* ...sets these */
     uint64_t q_addr[QUEUE];
     uint32_t q_size[QUEUE];
     uint32_t q_value[QUEUE];
@@ -160,9 +166,18 @@ void hil_mmio_write(void *uc, uint64_t offset, unsigned size, uint64_t value, vo
             s->qlen++;
             unsigned shift = 8 * (unsigned)(addr & 3);
             uint64_t mask = (size >= 4 ? 0xFFFFFFFFull : ((1ull << (8 * size)) - 1)) << shift;
-            for (uint32_t j = 0; j < s->nreads; j++)
-                if (s->read_addr[j] == word)
-                    s->read_value[j] = (s->read_value[j] & ~mask) | ((value << shift) & mask);
+            if (s->latch_clears[i]) {
+                /* write one to clear: the flags word's published read loses those bits */
+                uint64_t bits = (value << shift) & mask & s->latch_mask[i];
+                uint64_t raised = (bits & s->latch_trigger[i]) ? s->latch_raise[i] : 0;
+                for (uint32_t j = 0; j < s->nreads; j++)
+                    if (s->read_addr[j] == s->latch_clears[i])
+                        s->read_value[j] = (s->read_value[j] & ~bits) | raised;
+            } else {
+                for (uint32_t j = 0; j < s->nreads; j++)
+                    if (s->read_addr[j] == word)
+                        s->read_value[j] = (s->read_value[j] & ~mask) | ((value << shift) & mask);
+            }
             s->poll_valid = 0;
             s->fast_writes++;
             return;
@@ -240,6 +255,33 @@ void hil_count_insn(void *uc, uint64_t address, uint32_t size, void *user) {
     }
     c->tail_left--;
 }
+
+/* -- address translation (see CortexM._translate_natively) -------------------------------- */
+typedef struct {
+    uint64_t paddr;
+    uint32_t perms;
+} tlb_entry_t;
+
+#define UC_MEM_FETCH 18
+#define UC_PROT_READ 1
+#define UC_PROT_WRITE 2
+#define UC_PROT_ALL 7
+#define PAGE_SHIFT 10 /* Unicorn's ARM target page: 1 KiB */
+
+int hil_tlb_fill(void *uc, uint64_t vaddr, int type, tlb_entry_t *entry, void *user) {
+    /* No MMU: physical is virtual. A page code was ever fetched from is executable for every
+       access (Unicorn then checks each store there for self-modifying code); any other page
+       is read/write only, so its stores take the fast path. The memory's own rights
+       (read-only flash, execute-never regions) still apply after this. */
+    uint8_t *executed = (uint8_t *)user;
+    uint32_t page = (uint32_t)vaddr >> PAGE_SHIFT;
+    entry->paddr = vaddr;
+    if (type == UC_MEM_FETCH)
+        executed[page >> 3] |= (uint8_t)(1u << (page & 7));
+    entry->perms = executed[page >> 3] & (1u << (page & 7)) ? UC_PROT_ALL
+                                                            : (UC_PROT_READ | UC_PROT_WRITE);
+    return 1;
+}
 """.replace("@READS@", str(READS))
     .replace("@SINK_BYTES@", str(SINK_BYTES))
     .replace("@LATCHES@", str(LATCHES))
@@ -287,6 +329,10 @@ class Shared(ctypes.Structure):
         ("src_len", ctypes.c_uint32),
         ("src_pos", ctypes.c_uint32),
         ("latch_addr", ctypes.c_uint64 * LATCHES),
+        ("latch_clears", ctypes.c_uint64 * LATCHES),
+        ("latch_mask", ctypes.c_uint32 * LATCHES),
+        ("latch_trigger", ctypes.c_uint32 * LATCHES),
+        ("latch_raise", ctypes.c_uint32 * LATCHES),
         ("q_addr", ctypes.c_uint64 * QUEUE),
         ("q_size", ctypes.c_uint32 * QUEUE),
         ("q_value", ctypes.c_uint32 * QUEUE),
@@ -408,6 +454,7 @@ def library() -> ctypes.CDLL | None:
 
 
 __all__ = [
+    "EXECUTED_PAGES_BYTES",
     "READS",
     "READ_FN",
     "SINK_BYTES",

@@ -28,6 +28,7 @@ FIFO_SIZE = 32
 SOURCE_BYTES = 4096  # DR bytes of an indirect read published at once (FastPath.source)
 WINDOW_SIZE = 0x10000000
 SR_TEF, SR_TCF, SR_FTF, SR_SMF, SR_TOF, SR_BUSY = 1, 2, 4, 8, 16, 32
+FCR_FLAGS = SR_TEF | SR_TCF | SR_SMF | SR_TOF  # the flags a write of one to FCR clears
 FMODE_WRITE, FMODE_READ, FMODE_POLL, FMODE_MMAP = range(4)
 
 
@@ -215,7 +216,7 @@ class SpiMemoryController(RegisterBlock):
             self.sr |= SR_TCF
 
     def _clear_flags(self, fcr: int) -> None:
-        self.sr &= ~(fcr & (SR_TEF | SR_TCF | SR_SMF | SR_TOF))
+        self.sr &= ~(fcr & FCR_FLAGS)
 
     # -- flags ------------------------------------------------------------------------------
     def _status(self) -> int:
@@ -251,16 +252,26 @@ class SpiMemoryController(RegisterBlock):
         into `_ahead`; `drawn()` moves the FIFO on by what was served. Automatic polling:
         right after a status read, another one in the same instant gives the same answer (the
         chip changes with time only), so SR may be read as the last poll left it, as long as
-        that poll changed nothing else (no chip logged an ignored command).
+        that poll changed nothing else (no chip logged an ignored command); once polling has
+        stopped (or not begun), SR is the controller's state alone, as in indirect modes. FCR
+        only clears flags (`_clears` says where that moves no other bit of SR): the core may
+        queue its writes and clear the flags in the SR it serves.
         """
         fmode = self.fmode
         if fmode == FMODE_POLL:
-            if self.status_read and (not self.poll_due or self.quiet_poll):
+            if not self.poll_due:
+                return FastPath(
+                    reads=((self.SR, self._flags(fmode)),),
+                    latches=() if self.sr & SR_BUSY else self.LATCHES,
+                    clears=self._clears(fmode),
+                )
+            if self.status_read and self.quiet_poll:
                 return FastPath(reads=((self.SR, self._flags(fmode)),))
             return None
         if fmode == FMODE_MMAP and self.cr & self.CR_TCEN:
             return None  # SR reads run the timeout counter
         reads = ((self.SR, self._flags(fmode)), *self._plain())
+        clears = self._clears(fmode)
         if fmode == FMODE_WRITE and self.active and self.remaining > 1:
             return FastPath(
                 reads=reads,
@@ -268,6 +279,7 @@ class SpiMemoryController(RegisterBlock):
                 sink_bytes=self.remaining - 1,
                 sink_sizes=1 | 2 | 4,
                 timeless=True,
+                clears=clears,
             )
         count = min(SOURCE_BYTES, self.remaining - 1)
         if fmode == FMODE_READ and self.active and len(self.fifo) == FIFO_SIZE and count > 0:
@@ -280,12 +292,29 @@ class SpiMemoryController(RegisterBlock):
                 source_data=bytes((self.fifo + self._ahead)[:count]),
                 source_sizes=1 | 2 | 4,
                 timeless=True,
+                clears=clears,
             )
         if fmode == FMODE_MMAP:
-            return FastPath(reads=reads, timeless=True)
+            return FastPath(reads=reads, timeless=True, clears=clears)
         return FastPath(
-            reads=reads, latches=() if self.sr & SR_BUSY else self.LATCHES, timeless=True
+            reads=reads,
+            latches=() if self.sr & SR_BUSY else self.LATCHES,
+            timeless=True,
+            clears=clears,
         )
+
+    def _clears(self, fmode: int) -> tuple[tuple[int, int, int, int, int], ...]:
+        """FCR as a write-one-to-clear register of SR. In an indirect write whose FIFO-
+        threshold flag stopped at TCF, clearing TCF brings FTF back if the FIFO has room."""
+        raised = 0
+        if (
+            fmode == FMODE_WRITE
+            and self.FTF_STOPS_AT_TCF
+            and self.cr & self.CR_EN
+            and FIFO_SIZE - len(self.fifo) >= self.fthres
+        ):
+            raised = SR_FTF  # what `_flags` gives once TCF is clear
+        return ((self.FCR, self.SR, FCR_FLAGS, SR_TCF, raised),)
 
     def waits_on_time(self, offset: int) -> bool:
         """Indirect modes, and memory-mapped mode without the timeout counter: every register
