@@ -56,7 +56,7 @@ class QuadspiHost(Protocol):
 
 class Quadspi(SpiMemoryController):
     SR, FCR, DLR, AR, DR, PSMKR, PSMAR = SR, FCR, DLR, AR, DR, PSMKR, PSMAR
-    PLAIN_READS = (CR, DCR, CCR, AR, ABR, DLR, PSMKR, PSMAR, PIR, LPTR)
+    PLAIN_READS = (CR, DCR, FCR, CCR, AR, ABR, DLR, PSMKR, PSMAR, PIR, LPTR)  # FCR reads 0
     LATCHES = (DLR, PSMKR, PSMAR, PIR, LPTR)
 
     def __init__(self, name: str, base: int, chips: list[NorFlash]) -> None:
