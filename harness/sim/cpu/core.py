@@ -211,6 +211,8 @@ class CortexM:
             self._read_addr = shared.read_addr
             self._read_value = shared.read_value
             self._latch_addr = shared.latch_addr
+            self._latch_clears, self._latch_mask = shared.latch_clears, shared.latch_mask
+            self._latch_trigger, self._latch_raise = shared.latch_trigger, shared.latch_raise
             self._q_addr, self._q_size = shared.q_addr, shared.q_size
             self._q_value = shared.q_value
         self._published: tuple[tuple[int, int], ...] = ()  # the read table in the struct
@@ -622,15 +624,16 @@ class CortexM:
             for i, (offset, value) in enumerate(reads):
                 addrs[i] = base + offset
                 values[i] = value & 0xFFFFFFFF
+            if dev is not self._published_dev:
+                self._latched = ()  # the latch table holds the device's addresses
             self._published = reads
-            self._latched = ()
             self._published_dev = dev
         poll.nreads = len(reads)
         poll.timeless = 1 if fast.timeless else 0
         latches, clears = fast.latches, fast.clears
         if latches or clears:
             table = (latches, clears)
-            if table != self._latched or dev is not self._published_dev:
+            if table != self._latched:
                 self._fill_latches(dev, latches, clears)
                 self._latched = table
             poll.nlatches = min(len(latches) + len(clears), native.LATCHES)
@@ -655,15 +658,15 @@ class CortexM:
         clears: tuple[tuple[int, int, int, int, int], ...],
     ) -> None:
         """The latch table: plain latches first, then write-one-to-clear registers."""
-        base, poll = dev.base, self._poll
-        entries = [(offset, 0, 0, 0, 0) for offset in latches]
-        entries += [(o, base + flags, m, t, r) for o, flags, m, t, r in clears]
-        for i, (offset, flags, mask, trigger, raised) in enumerate(entries[: native.LATCHES]):
-            self._latch_addr[i] = base + offset
-            poll.latch_clears[i] = flags
-            poll.latch_mask[i] = mask
-            poll.latch_trigger[i] = trigger
-            poll.latch_raise[i] = raised
+        base = dev.base
+        addrs, targets, masks = self._latch_addr, self._latch_clears, self._latch_mask
+        for i, offset in enumerate(latches[: native.LATCHES]):
+            addrs[i], targets[i] = base + offset, 0
+        for i, (offset, flags, mask, trigger, raised) in enumerate(clears, len(latches)):
+            if i >= native.LATCHES:
+                break
+            addrs[i], targets[i], masks[i] = base + offset, base + flags, mask
+            self._latch_trigger[i], self._latch_raise[i] = trigger, raised
 
     def _settle(self) -> None:
         """Before Python runs during a slice: queued writes reach their device, and nothing
