@@ -30,6 +30,9 @@ class CpuMap(enum.Enum):
     MMIO = "mmio"  # every access through `read()`/`write()`
 
 
+SOURCE_BYTES = 4096  # the most `FastPath.source_data` the core holds (and a model publishes)
+
+
 class FastPath(NamedTuple):
     """What the core may do on a device's behalf until it next calls into the device.
 

@@ -455,15 +455,12 @@ class CortexM:
         ptr = self._buffer_ptr(data)
         kind = shown or dev
         if kind.cpu_map is CpuMap.RAM:
-            if shown is None and not _execute_never(base):
+            if _execute_never(base):  # as the default map says (SDRAM at 0xC0000000)
+                uc.mem_map_ptr(base, size, UC_PROT_READ | UC_PROT_WRITE, ptr)
+                return None
+            if shown is None:
                 self._ram_spans.append((base, base + size))  # see _hook_invalid
-            # the default map's execute-never regions (SDRAM at 0xC0000000) stay so
-            uc.mem_map_ptr(
-                base,
-                size,
-                UC_PROT_READ | UC_PROT_WRITE if _execute_never(base) else UC_PROT_ALL,
-                ptr,
-            )
+            uc.mem_map_ptr(base, size, UC_PROT_ALL, ptr)
             return None
         if any(lo <= kind.base < hi for lo, hi in self._sysmem):
             # Read-only, not executable: a branch into system memory stops the core so the

@@ -35,10 +35,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from stm32_hil.sim.bus import SOURCE_BYTES  # data-register bytes served before Python runs
+
 READS = 16  # stable registers one model may publish at once
 LATCHES = 8  # registers whose writes one model may let the core queue
 QUEUE = 64  # queued register writes at most before Python sees them
-SOURCE_BYTES = 4096  # data-register bytes the core may serve to reads before Python runs
 SINK_BYTES = 4096  # queued data-register bytes at most before Python sees them
 COUNT_CACHE = 4096  # translated blocks whose instruction counts one slice remembers
 EXECUTED_PAGES_BYTES = (1 << 32) >> 10 >> 3  # one bit per 1 KiB page of the address space

@@ -21,11 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from stm32_hil.errors import BusFault
-from stm32_hil.sim.bus import Access, CpuMap, Device, FastPath, RegisterBlock
+from stm32_hil.sim.bus import SOURCE_BYTES, Access, CpuMap, Device, FastPath, RegisterBlock
 from stm32_hil.sim.memories.nor.chip import NorFlash, Transaction
 
 FIFO_SIZE = 32
-SOURCE_BYTES = 4096  # DR bytes of an indirect read published at once (FastPath.source)
 WINDOW_SIZE = 0x10000000
 SR_TEF, SR_TCF, SR_FTF, SR_SMF, SR_TOF, SR_BUSY = 1, 2, 4, 8, 16, 32
 FCR_FLAGS = SR_TEF | SR_TCF | SR_SMF | SR_TOF  # the flags a write of one to FCR clears
@@ -254,8 +253,8 @@ class SpiMemoryController(RegisterBlock):
         chip changes with time only), so SR may be read as the last poll left it, as long as
         that poll changed nothing else (no chip logged an ignored command); once polling has
         stopped (or not begun), SR is the controller's state alone, as in indirect modes. FCR
-        only clears flags (`_clears` says where that moves no other bit of SR): the core may
-        queue its writes and clear the flags in the SR it serves.
+        only clears flags (and clearing TCF may bring FTF back, see `_clears`): the core may
+        queue its writes and apply them to the SR it serves.
         """
         fmode = self.fmode
         if fmode == FMODE_POLL:
