@@ -13,6 +13,12 @@ in wall seconds, against the time an ST-LINK/V3 needs to move the same bytes.
     python3 bench/bench_loader.py            # 1 MiB per loader and validate --full (minutes)
     python3 bench/bench_loader.py --short    # 128 KiB per loader, no --full run
 
+A second table shows where a page write goes: wall microseconds per 256-byte page in the
+Python device models (accesses the native dispatcher handed over) and in the engine (Unicorn's
+translated code, its memory paths, the native dispatcher, slice bookkeeping), slices cut
+inside a block, and the write speed the engine alone allows: the most any faster model code
+(C included) could give on this engine.
+
 Prints figures; it does not pass or fail. Goals: >= 5 MiB/s write, --full <= 60 s.
 """
 
@@ -40,6 +46,20 @@ GOAL_WRITE_MIB_S = 5.0
 GOAL_FULL_S = 60.0
 MIB = 1 << 20
 READ_CHUNK = 0x8000  # bytes per Read operation
+
+
+@dataclass(frozen=True)
+class Split:
+    """Wall microseconds per 256-byte page written: in Python models, in the engine."""
+
+    python_us: float
+    engine_us: float
+    cuts: float  # slices cut inside a block, per page
+
+    @property
+    def ceiling(self) -> float:
+        """MiB/s if model code cost nothing: what the engine alone allows."""
+        return 256 / self.engine_us / MIB * 1e6
 
 
 @dataclass(frozen=True)
@@ -74,9 +94,11 @@ def _cpu_timed(step: Callable[[], object]) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def _transfer(case: Case, size: int, native: bool) -> tuple[float, float, float, float | None, str]:
-    """(write MiB/s wall, CPU, Python calls per 256-byte page written; read MiB/s, why it
-    failed) for `size` seeded random bytes."""
+def _transfer(
+    case: Case, size: int, native: bool
+) -> tuple[float, float, float, Split | None, float | None, str]:
+    """(write MiB/s wall, CPU, Python calls per 256-byte page written, where the write time
+    went; read MiB/s, why it failed) for `size` seeded random bytes."""
     os.environ["STM32_HIL_NATIVE"] = "1" if native else "0"
     try:
         target = _target(case.board)
@@ -86,11 +108,19 @@ def _transfer(case: Case, size: int, native: bool) -> tuple[float, float, float,
         data = random.Random(0xB1E55ED + size).randbytes(size)
         runner.sector_erase(info.start, info.start + size - 1)
         before = sum(core.python_accesses)
+        python_s, cuts = core.python_seconds, core.cut_blocks
         write_s, write_cpu = _cpu_timed(lambda: runner.write(info.start, data))
         write, cpu = size / write_s / MIB, size / write_cpu / MIB
-        calls = (sum(core.python_accesses) - before) / (size / 256)
+        pages = size / 256
+        calls = (sum(core.python_accesses) - before) / pages
+        python_s = core.python_seconds - python_s
+        split = Split(
+            python_us=python_s / pages * 1e6,
+            engine_us=(write_s - python_s) / pages * 1e6,
+            cuts=(core.cut_blocks - cuts) / pages,
+        )
         if not native:
-            return write, cpu, calls, None, ""
+            return write, cpu, calls, None, None, ""
         back = b""
 
         def read() -> None:
@@ -105,10 +135,10 @@ def _transfer(case: Case, size: int, native: bool) -> tuple[float, float, float,
         try:
             read_s = _timed(read)
         except HarnessError as exc:
-            return write, cpu, calls, None, exc.message.splitlines()[0]
+            return write, cpu, calls, split, None, exc.message.splitlines()[0]
         if back != data:
-            return write, cpu, calls, None, "read-back differs from what was written"
-        return write, cpu, calls, size / read_s / MIB, ""
+            return write, cpu, calls, split, None, "read-back differs from what was written"
+        return write, cpu, calls, split, size / read_s / MIB, ""
     finally:
         os.environ.pop("STM32_HIL_NATIVE", None)
 
@@ -135,16 +165,19 @@ def main() -> None:
         f"{'Py calls/page':>13} {'Python path':>11} {'speed-up':>8} {'read MiB/s':>10} "
         f"{'vs ST-LINK':>10}"
     )
+    splits: list[tuple[str, Split]] = []
     for case in CASES:
         if not case.loader.exists():
             print(f"{case.name:<20} missing: {case.loader}")
             continue
         try:
-            write, cpu, calls, read, why = _transfer(case, size, native=True)
-            _, slow, _, _, _ = _transfer(case, slow_size, native=False)
+            write, cpu, calls, split, read, why = _transfer(case, size, native=True)
+            slow = _transfer(case, slow_size, native=False)[1]
         except HarnessError as exc:
             print(f"{case.name:<20} failed: {exc.message.splitlines()[0]}")
             continue
+        if split is not None:
+            splits.append((case.name, split))
         shown = f"{read:>10.2f} {read / STLINK_MIB_S:>9.1f}x" if read else f"  failed: {why}"
         print(
             f"{case.name:<20} {write:>11.3f} {write / STLINK_MIB_S:>9.2f}x {cpu:>9.3f} "
@@ -155,6 +188,22 @@ def main() -> None:
         f"write of {slow_size // 1024} KiB with STM32_HIL_NATIVE=0, CPU MiB/s; speed-up in CPU "
         f"time; Py calls/page: peripheral accesses handed to Python per 256 bytes written; "
         f"ST-LINK/V3 {STLINK_MIB_S} MiB/s; goal >= {GOAL_WRITE_MIB_S} MiB/s write)"
+    )
+    print()
+    budget = 256 / (GOAL_WRITE_MIB_S * MIB) * 1e6
+    print(
+        f"{'where a page goes':<20} {'Python us':>9} {'engine us':>9} {'cuts/page':>9} "
+        f"{'engine-only MiB/s':>17} {'vs goal':>7}"
+    )
+    for name, split in splits:
+        print(
+            f"{name:<20} {split.python_us:>9.0f} {split.engine_us:>9.0f} {split.cuts:>9.2f} "
+            f"{split.ceiling:>17.2f} {split.ceiling / GOAL_WRITE_MIB_S:>6.2f}x"
+        )
+    print(
+        f"(wall us per 256-byte page; Python: device models on accesses handed to Python; "
+        f"engine: everything else; engine-only: the write speed with model code costing "
+        f"nothing; {GOAL_WRITE_MIB_S} MiB/s leaves {budget:.0f} us per page)"
     )
     if args.short:
         return

@@ -15,6 +15,7 @@ at the end of that slice, i.e. with up to MAX_SLICE instructions of latency.
 from __future__ import annotations
 
 import ctypes
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -221,6 +222,11 @@ class CortexM:
         self._queue_dev: Device | None = None  # the device queued register writes go to
         self._source: tuple[Device, int] | None = None  # device and register reads come from
         self._counter: Any = None
+        # Where simulation time goes (bench/bench_loader.py): wall seconds spent in Python on
+        # accesses the native dispatcher handed over, and slices that ended inside a block
+        # (each such end costs Unicorn several translations, see `_run_cut_block`).
+        self.python_seconds = 0.0
+        self.cut_blocks = 0
         self.uc.ctl_set_cpu_model(CPU_MODELS[self.kind])  # before the first mem_map
         self.scs = SystemControlSpace(board, self)
         self.fpb = Fpb(self.kind, self._breakpoints_changed)
@@ -542,17 +548,23 @@ class CortexM:
         self._write_at(base + offset, size, value)
 
     def _native_read(self, handle: int, address: int, size: int, user: int) -> int:
+        start = time.perf_counter()
         try:
             return self._read_at(address, size)
         except BaseException as exc:  # re-raised by emu_start
             self._callback_failed(exc)
             return 0
+        finally:
+            self.python_seconds += time.perf_counter() - start
 
     def _native_write(self, handle: int, address: int, size: int, value: int, user: int) -> None:
+        start = time.perf_counter()
         try:
             self._write_at(address, size, value)
         except BaseException as exc:  # re-raised by emu_start
             self._callback_failed(exc)
+        finally:
+            self.python_seconds += time.perf_counter() - start
 
     def _callback_failed(self, exc: BaseException) -> None:
         """What Unicorn's own callback wrapper does: keep the first error, stop, re-raise."""
@@ -1093,6 +1105,7 @@ class CortexM:
         counter.generation = (counter.generation + 1) & 0xFFFFFFFF
         self._emulate(0)
         if counter.cut and self._slice_may_go_on():
+            self.cut_blocks += 1
             self._run_cut_block(counter, count - counter.executed)
 
     def _emulate(self, count: int) -> None:
@@ -1118,7 +1131,12 @@ class CortexM:
 
     def _run_cut_block(self, counter: Any, left: int) -> None:
         """Run exactly `left` instructions of the block the budget cut, under a code hook
-        bounded to that block (retranslated with the hook, then without it again)."""
+        bounded to that block (retranslated with the hook, then without it again: deleting
+        a hook drops the code Unicorn translated with it).
+
+        A hook kept over the block would spare those translations but cost a call per
+        instruction of every later run of it, and a slice is cut mostly in a hot loop:
+        measured, writes got slower."""
         if left <= 0:
             return
         begin, end = int(counter.cut_pc), int(counter.cut_pc) + int(counter.cut_size)
@@ -1132,7 +1150,6 @@ class CortexM:
         finally:
             counter.tail = 0
             uclib.uc_hook_del(self.uc._uch, handle)
-            self.uc.ctl_remove_cache(begin, end)
 
     def _on_uc_error(self, exc: UcError) -> None:
         pc = self.pc_now()
