@@ -329,10 +329,12 @@ class SimBoard:
             self.reset(ResetKind.PIN, "NRST asserted")
 
     # -- time --------------------------------------------------------------------------
-    def run(self, cycles: int) -> None:
-        """Let `cycles` of virtual time pass: the core executes if it is running."""
+    def run(self, cycles: int, *, exact: bool = True) -> None:
+        """Let `cycles` of virtual time pass: the core executes if it is running.
+
+        `exact=False`: up to `cycles`, possibly a few instructions short (`CortexM.run`)."""
         if self.core is not None and self.pins["NRST"]:
-            self.core.run(cycles)
+            self.core.run(cycles, exact=exact)
         else:
             self.clock.advance(cycles)
 

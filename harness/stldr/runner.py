@@ -414,7 +414,7 @@ class LoaderRunner:
                 )
                 error.verdict = "no verdict"
                 raise error
-            sim.run(min(step, deadline - clock.now))
+            sim.run(min(step, deadline - clock.now), exact=False)  # as wait_for_halt
         return HaltReason(core.halt_reason)
 
     def _error(

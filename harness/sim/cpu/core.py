@@ -6,8 +6,10 @@ exception entry/return, debug halt, FPB breakpoints) is modelled here and in `sc
 
 Virtual time: one instruction is one cycle. The core executes in `count=` slices that end at
 the next clock event (SysTick wrap, scheduled fault), so interrupts are taken on the exact
-instruction boundary. A slice that stops early (breakpoint, WFI, fault, bootrom entry) is
-charged in full: deterministic, and for WFI exactly "sleep until the next event".
+instruction boundary. A slice bounded by nothing but MAX_SLICE ends on the last translated
+block boundary at or before it and is charged what it ran (no block is cut: see `_execute`).
+A slice that stops early (breakpoint, WFI, fault, bootrom entry) is charged in full:
+deterministic, and for WFI exactly "sleep until the next event".
 Interrupts raised by a peripheral or by software (ISPR, STIR, ICSR) during a slice are taken
 at the end of that slice, i.e. with up to MAX_SLICE instructions of latency.
 """
@@ -222,6 +224,11 @@ class CortexM:
         self._queue_dev: Device | None = None  # the device queued register writes go to
         self._source: tuple[Device, int] | None = None  # device and register reads come from
         self._counter: Any = None
+        # the Python path's soft-slice state (`_execute`, `_soft_block`)
+        self._soft_budget = 0
+        self._soft_ran = 0
+        self._soft_ended = False
+        self._soft_counts: dict[tuple[int, int], int] = {}
         # Where simulation time goes (bench/bench_loader.py): wall seconds spent in Python on
         # accesses the native dispatcher handed over, and slices that ended inside a block
         # (each such end costs Unicorn several translations, see `_run_cut_block`).
@@ -246,9 +253,11 @@ class CortexM:
 
     def _count_blocks(self) -> None:
         """Count instructions per translated block in C (native.InsnCounter) when the
-        native library is there; otherwise Unicorn's `count=` does it per instruction."""
+        native library is there; otherwise Unicorn's `count=` does it per instruction, and a
+        Python block hook ends soft slices (`_execute`)."""
         lib = self._native
         if lib is None:
+            self.uc.hook_add(UC_HOOK_BLOCK, self._soft_block)
             return
         counter = native.InsnCounter()
         counter.mem_read = ctypes.cast(uclib.uc_mem_read, ctypes.c_void_p)
@@ -886,14 +895,17 @@ class CortexM:
             return
         self._bp_skip = self.pc_now()
         self.halt_reason = HaltReason.STEP
-        self._execute(1)
-        self.board.clock.advance(1)
+        self.board.clock.advance(self._execute(1))
         self._after_slice()
         self.halted = True
         self.scs.dfsr |= DFSR_HALTED
 
-    def run(self, cycles: int) -> None:
-        """Let `cycles` of virtual time pass, executing one instruction per cycle if running."""
+    def run(self, cycles: int, *, exact: bool = True) -> None:
+        """Let `cycles` of virtual time pass, executing one instruction per cycle if running.
+
+        `exact=False`: the caller runs again until something it waits for (a halt) happens,
+        so the run may end on the last block boundary before `cycles` (see `_execute`).
+        """
         clock = self.board.clock
         end = clock.now + max(0, cycles)
         if self._held_in_reset:
@@ -906,13 +918,20 @@ class CortexM:
             self._take_pending()
             if self.halted:
                 continue
-            budget = min(end - clock.now, MAX_SLICE)
+            bound, by_end = end - clock.now, not exact
             nxt = clock.next_event()
-            if nxt is not None:
-                budget = max(1, min(budget, nxt - clock.now))
-            self._execute(budget)
-            clock.advance(budget)
+            if nxt is not None and nxt - clock.now <= bound:
+                bound, by_end = max(1, nxt - clock.now), False  # an event is due: exact
+            # Bounded by nothing but MAX_SLICE (or an end the caller does not need exactly),
+            # the slice may end on the last block boundary before its budget, charged what it
+            # ran (`_execute`).
+            soft = bound > MAX_SLICE or by_end
+            budget = min(bound, MAX_SLICE)
+            ran = self._execute(budget, soft=soft)
+            clock.advance(ran)
             self._after_slice()
+            if by_end and budget == bound and ran < budget:
+                return  # short of `end` by less than a block: the caller runs again
 
     def read_reg(self, name: str) -> int:
         name = name.lower()
@@ -1091,22 +1110,65 @@ class CortexM:
         self.reset()
 
     # -- execution ------------------------------------------------------------------------
-    def _execute(self, count: int) -> None:
+    def _execute(self, count: int, *, soft: bool = False) -> int:
+        """Run a slice of `count` instructions; the cycles to charge for it.
+
+        A `soft` slice (only MAX_SLICE bounded it: no event, no end of the caller's run is
+        due) ends on the last block boundary at or before `count` and is charged what it ran.
+        Ending it exactly would cut a block, and each cut makes Unicorn translate that block
+        and those overlapping it again (`_run_cut_block`): a quarter of a real loader's page
+        write. Both paths end it on the same instruction: the native counter stops before the
+        block that would overrun, the Python path's block hook (`_soft_block`) likewise, with
+        the same Thumb-2 decode. Any other slice runs exactly `count` instructions; one stopped
+        early (polling loop, halt, fault) is charged `count`, as before.
+        """
         self._sync()
         self._stop = None
         self._invalid_addr = None
         counter = self._counter
         if counter is None:
-            self._emulate(count)
-            return
+            self._soft_budget, self._soft_ran, self._soft_ended = count if soft else 0, 0, False
+            self._soft_counts.clear()
+            try:
+                self._emulate(count)
+            finally:
+                self._soft_budget = 0
+            if self._soft_ended and self._slice_may_go_on():
+                return self._soft_ran
+            return count
         counter.executed = 0
         counter.budget = count
         counter.cut = 0
         counter.generation = (counter.generation + 1) & 0xFFFFFFFF
         self._emulate(0)
         if counter.cut and self._slice_may_go_on():
+            if soft and counter.executed:
+                return int(counter.executed)
             self.cut_blocks += 1
             self._run_cut_block(counter, count - counter.executed)
+        return count
+
+    def _soft_block(self, uc: Uc, address: int, size: int, user: object) -> None:
+        """The Python path's twin of the native `hil_count_block` for soft slices."""
+        budget = self._soft_budget
+        if not budget:
+            return
+        key = (address, size)
+        n = self._soft_counts.get(key)
+        if n is None:
+            try:
+                n = thumb_instructions(bytes(uc.mem_read(address, size))) if size else 0
+            except UcError:
+                n = 0
+            self._soft_counts[key] = n
+        if n == 0 or self._soft_ran + n > budget:
+            if self._soft_ran:
+                self._soft_ended = True
+                uc.emu_stop()
+            else:
+                self._soft_budget = 0  # `count=` ends the slice exactly, as a native cut
+            return
+        self._soft_ran += n
 
     def _emulate(self, count: int) -> None:
         pc = self.pc_now()
@@ -1365,6 +1427,16 @@ class CortexM:
         self._guard_hooks.clear()
         array = self.board.flash.array
         self.uc.ctl_remove_cache(array.base, array.end)
+
+
+def thumb_instructions(code: bytes) -> int:
+    """Instructions in a block of Thumb-2 code (the native `block_insns` decode): a halfword
+    whose top five bits are 0b11101, 0b11110 or 0b11111 starts a 32-bit instruction."""
+    n = i = 0
+    while i + 1 < len(code):
+        i += 4 if code[i + 1] >> 3 in (0x1D, 0x1E, 0x1F) else 2
+        n += 1
+    return n
 
 
 def _merge_spans(spans: list[list[int]]) -> list[list[int]]:
