@@ -6,8 +6,9 @@ exception entry/return, debug halt, FPB breakpoints) is modelled here and in `sc
 
 Virtual time: one instruction is one cycle. The core executes in `count=` slices that end at
 the next clock event (SysTick wrap, scheduled fault), so interrupts are taken on the exact
-instruction boundary. A slice bounded by nothing but MAX_SLICE ends on the last translated
-block boundary at or before it and is charged what it ran (no block is cut: see `_execute`).
+instruction boundary. A slice bounded by nothing but MAX_SLICE (or by the end of a run the
+caller does not need exactly, `run(exact=False)`) ends on the last translated block boundary
+at or before it and is charged what it ran (no block is cut: see `_execute`).
 A slice that stops early (breakpoint, WFI, fault, bootrom entry) is charged in full:
 deterministic, and for WFI exactly "sleep until the next event".
 Interrupts raised by a peripheral or by software (ISPR, STIR, ICSR) during a slice are taken
@@ -1113,8 +1114,9 @@ class CortexM:
     def _execute(self, count: int, *, soft: bool = False) -> int:
         """Run a slice of `count` instructions; the cycles to charge for it.
 
-        A `soft` slice (only MAX_SLICE bounded it: no event, no end of the caller's run is
-        due) ends on the last block boundary at or before `count` and is charged what it ran.
+        A `soft` slice (no event is due in it, and it ends a run nobody needs exactly, or only
+        MAX_SLICE bounded it) ends on the last block boundary at or before `count` and is
+        charged what it ran.
         Ending it exactly would cut a block, and each cut makes Unicorn translate that block
         and those overlapping it again (`_run_cut_block`): a quarter of a real loader's page
         write. Both paths end it on the same instruction: the native counter stops before the
