@@ -55,7 +55,10 @@ class FastPath(NamedTuple):
     flags register, mask, trigger, raised) of write-one-to-clear registers queued like
     latches: in the device's current state such a write clears, in the flags register's
     published read, the written bits under `mask`, then sets `raised` there if it cleared a
-    bit of `trigger` (a flag that holds another down), and does nothing else.
+    bit of `trigger` (a flag that holds another down), and does nothing else. `steady`: word
+    registers a CPU write of which, of any width, does nothing at all when it leaves the
+    register's published read (which must be in `reads`) as it is, in the device's current
+    state and after any queued latch write: the core drops such a write.
     """
 
     reads: tuple[tuple[int, int], ...] = ()
@@ -68,6 +71,7 @@ class FastPath(NamedTuple):
     source: int | None = None
     source_data: bytes = b""
     source_sizes: int = 0
+    steady: tuple[int, ...] = ()
 
 
 class Device:

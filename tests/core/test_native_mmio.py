@@ -189,3 +189,49 @@ def test_a_flag_clear_and_the_status_read_after_it_need_no_python_call(
     assert tcf_set & 0x02 and not cleared & 0x02  # TCF, then cleared
     assert cleared & 0x04  # FTF: the FIFO is empty
     assert bool(tcf_set & 0x04) is not ftf_held_by_tcf
+
+
+# str r1,[r0,#0x14] (CCR); str r2,[r0,#0x18] (AR); str r1,[r0,#0x14] (CCR again);
+# str r3,[r0] (CR, as it is); strb r4,[r5] (DR); bkpt
+PROGRAM_SETUP = bytes.fromhex("4161 8261 4161 0360 2c70 00be")
+
+
+def test_rewrites_of_held_values_and_an_address_that_starts_nothing_need_no_python_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HAL's page-program sequence: CCR for a command that waits for its address and data,
+    AR, CCR written again with the same value, CR rewritten as it is, then the data. Only the
+    first CCR write and the data byte (which starts the command) call Python; both paths
+    program the same byte and leave the same registers."""
+    _need_native()
+    seen = []
+    for on in (True, False):
+        monkeypatch.setenv("STM32_HIL_NATIVE", "1" if on else "0")
+        target = SimTarget(Inventory.load().get("nucleo-h743zi"))
+        qspi = target.board.bus.device("QUADSPI")
+        bus = target.board.bus
+        bus.write(qspi.base, 4, 1, Access.CPU)  # CR.EN
+        bus.write(qspi.base + 0x14, 4, 0x106, Access.CPU)  # write enable
+        bus.write(qspi.base + 0x0C, 4, 0x1F, Access.CPU)  # FCR: its TCF cleared
+        bus.write(qspi.base + 0x10, 4, 0, Access.CPU)  # DLR: one byte
+        ram = 0x24000000
+        bus.write_block(ram, PROGRAM_SETUP, Access.DEBUG)
+        core = target.board.core
+        ccr = 0x02 | 1 << 8 | 1 << 10 | 2 << 12 | 1 << 24  # page program, 1 line, 3-byte address
+        registers = dict(r0=qspi.base, r1=ccr, r2=0x1000, r3=1, r4=0x5A, r5=qspi.base + 0x20)
+        for name, value in registers.items():
+            core.write_reg(name, value)
+        core.write_reg("pc", ram | 1)
+        before = core.python_accesses
+        core.halted, core.halt_reason = False, HaltReason.NONE
+        core.run(1_000)
+        assert core.pc_now() == ram + 10  # at the bkpt
+        after = core.python_accesses
+        chip = qspi.chips[0]  # type: ignore[attr-defined]
+        state = tuple(qspi.read(offset, 4, Access.DEBUG) for offset in (0x00, 0x14, 0x18))
+        seen.append((state, chip.data[0x1000], list(chip.log)))
+        if on:
+            assert (after[0] - before[0], after[1] - before[1]) == (0, 2)  # CCR, then DR
+    assert seen[0] == seen[1]
+    (cr, ccr_now, ar), programmed, _log = seen[0]
+    assert (cr, ccr_now, ar, programmed) == (1, ccr, 0x1000, 0x5A)

@@ -219,8 +219,10 @@ class CortexM:
             self._latch_trigger, self._latch_raise = shared.latch_trigger, shared.latch_raise
             self._q_addr, self._q_size = shared.q_addr, shared.q_size
             self._q_value = shared.q_value
+            self._steady_addr = shared.steady_addr
         self._published: tuple[tuple[int, int], ...] = ()  # the read table in the struct
         self._latched: tuple[object, ...] = ()  # the latch table in the struct
+        self._steadied: tuple[tuple[int, ...], Device | None] = ((), None)  # the steady table
         self._published_dev: Device | None = None
         self._queue_dev: Device | None = None  # the device queued register writes go to
         self._source: tuple[Device, int] | None = None  # device and register reads come from
@@ -657,6 +659,13 @@ class CortexM:
                 self._latched = table
             poll.nlatches = min(len(latches) + len(clears), native.LATCHES)
             self._queue_dev = dev
+        steady = fast.steady
+        if steady:
+            if (steady, dev) != self._steadied:
+                for i, offset in enumerate(steady[: native.STEADY]):
+                    self._steady_addr[i] = dev.base + offset
+                self._steadied = (steady, dev)
+            poll.nsteady = min(len(steady), native.STEADY)
         data = fast.source_data[: native.SOURCE_BYTES]
         if fast.source is not None and data:
             ctypes.memmove(ctypes.addressof(poll) + native.SOURCE_OFFSET, data, len(data))
@@ -701,6 +710,7 @@ class CortexM:
             self._draw()
         poll.nreads = 0
         poll.nlatches = 0
+        poll.nsteady = 0
         poll.sink_cap = 0
 
     def _drain(self) -> None:

@@ -15,7 +15,9 @@ Python:
   read of that register (or the flags they clear) follows them, and they are made, in order,
   through the model's `write()` before Python next runs;
 - reads of a data register the model published as a source (`FastPath.source`): the next
-  bytes of the stream it gave, the count served reported through `drawn()`.
+  bytes of the stream it gave, the count served reported through `drawn()`;
+- writes to registers the model published as steady (`FastPath.steady`) that leave the
+  register's published read as it is: such a write does nothing, so it is dropped.
 Everything else goes to the Python callback unchanged, so behaviour and cycle counts are the
 same with or without it; `STM32_HIL_NATIVE=0` turns it off.
 
@@ -39,6 +41,7 @@ from stm32_hil.sim.bus import SOURCE_BYTES  # data-register bytes served before 
 
 READS = 16  # stable registers one model may publish at once
 LATCHES = 8  # registers whose writes one model may let the core queue
+STEADY = 4  # registers whose unchanging writes one model may let the core drop
 QUEUE = 64  # queued register writes at most before Python sees them
 SINK_BYTES = 4096  # queued data-register bytes at most before Python sees them
 COUNT_CACHE = 4096  # translated blocks whose instruction counts one slice remembers
@@ -56,6 +59,7 @@ typedef void (*write_fn)(void *, uint64_t, unsigned, uint64_t, void *);
 #define LATCHES @LATCHES@
 #define SOURCE_BYTES @SOURCE_BYTES@
 #define QUEUE @QUEUE@
+#define STEADY @STEADY@
 
 typedef struct {
     read_fn py_read;
@@ -89,6 +93,8 @@ typedef struct {
     uint32_t latch_mask[LATCHES];   /* the bits of that word a write may clear */
     uint32_t latch_trigger[LATCHES]; /* clearing one of these bits... */
     uint32_t latch_raise[LATCHES];   /* ...sets these */
+    uint32_t nsteady;
+    uint64_t steady_addr[STEADY];    /* writes leaving the published read unchanged: no-ops */
     uint64_t q_addr[QUEUE];
     uint32_t q_size[QUEUE];
     uint32_t q_value[QUEUE];
@@ -182,6 +188,24 @@ void hil_mmio_write(void *uc, uint64_t offset, unsigned size, uint64_t value, vo
             s->poll_valid = 0;
             s->fast_writes++;
             return;
+        }
+    }
+    if (s->enabled && s->sink_len == 0 && (addr & 3) + size <= 4) {
+        for (uint32_t i = 0; i < s->nsteady; i++) {
+            if (s->steady_addr[i] != word)
+                continue;
+            unsigned shift = 8 * (unsigned)(addr & 3);
+            uint64_t mask = (size >= 4 ? 0xFFFFFFFFull : ((1ull << (8 * size)) - 1)) << shift;
+            for (uint32_t j = 0; j < s->nreads; j++) {
+                if (s->read_addr[j] != word)
+                    continue;
+                if (((value << shift) & mask) == (s->read_value[j] & mask)) {
+                    s->poll_valid = 0; /* as Python does for a write not `steady_write` */
+                    s->fast_writes++;
+                    return; /* the register already holds it: the write does nothing */
+                }
+            }
+            break;
         }
     }
     s->slow_writes++;
@@ -288,6 +312,7 @@ int hil_tlb_fill(void *uc, uint64_t vaddr, int type, tlb_entry_t *entry, void *u
     .replace("@LATCHES@", str(LATCHES))
     .replace("@SOURCE_BYTES@", str(SOURCE_BYTES))
     .replace("@QUEUE@", str(QUEUE))
+    .replace("@STEADY@", str(STEADY))
     .replace("@COUNT_CACHE@", str(COUNT_CACHE))
 )
 
@@ -334,6 +359,8 @@ class Shared(ctypes.Structure):
         ("latch_mask", ctypes.c_uint32 * LATCHES),
         ("latch_trigger", ctypes.c_uint32 * LATCHES),
         ("latch_raise", ctypes.c_uint32 * LATCHES),
+        ("nsteady", ctypes.c_uint32),
+        ("steady_addr", ctypes.c_uint64 * STEADY),
         ("q_addr", ctypes.c_uint64 * QUEUE),
         ("q_size", ctypes.c_uint32 * QUEUE),
         ("q_value", ctypes.c_uint32 * QUEUE),
@@ -357,8 +384,9 @@ class InsnCounter(ctypes.Structure):
     largest cost of plain code). Here a block hook adds each translated block's instruction
     count (decoded once per slice from its Thumb-2 halfwords) and stops before the block that
     would overrun the slice; that block then runs under a code hook bounded to it, which stops
-    after exactly the remaining instructions. Slices therefore end on the same instruction as
-    with `count=`, so interrupts are taken where they were and cycle counts are unchanged.
+    after exactly the remaining instructions, unless the slice need not end exactly
+    (`CortexM._execute`: it then ends before that block, as the Python path's block hook
+    does). Slices end on the same instruction on both paths.
     """
 
     _fields_ = [

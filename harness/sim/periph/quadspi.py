@@ -192,6 +192,30 @@ class Quadspi(SpiMemoryController):
         self.fifo.clear()
         self._launch(has_data=bool((self.ccr >> 24) & 3))
 
+    def _stores(self) -> tuple[int, ...]:
+        """AR, when writing it starts nothing (see write_reg): disabled, or the command waits
+        for its data, or has no address phase."""
+        ccr = self.ccr
+        starts = (
+            self.cr & CR_EN
+            and (ccr >> 10) & 3
+            and (self.fmode != FMODE_WRITE or not (ccr >> 24) & 3)
+        )
+        return () if starts else (AR,)
+
+    def _steady(self) -> tuple[int, ...]:
+        """CR, and CCR when writing it again starts nothing. In an indirect mode the window
+        maps nothing whatever CR and CCR say, so its refresh finds what it had; without SIOO
+        `instruction_sent` changes nothing, and `idle_since` counts in memory-mapped mode only
+        (entering it takes a CCR write of another value, which sets it)."""
+        ccr = self.ccr
+        if ccr & CCR_SIOO:
+            return (CR,)
+        needs_addr, needs_data = (ccr >> 10) & 3, (ccr >> 24) & 3
+        if not self.cr & CR_EN or needs_addr or (self.fmode == FMODE_WRITE and needs_data):
+            return (CR, CCR)
+        return (CR,)
+
     def _dr_blocked(self) -> bool:
         return not self.active and bool(self.sr & SR_TCF or not self.cr & CR_EN)
 

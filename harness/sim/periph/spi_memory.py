@@ -295,12 +295,26 @@ class SpiMemoryController(RegisterBlock):
             )
         if fmode == FMODE_MMAP:
             return FastPath(reads=reads, timeless=True, clears=clears)
+        if self.sr & SR_BUSY:
+            return FastPath(reads=reads, timeless=True, clears=clears)
         return FastPath(
             reads=reads,
-            latches=() if self.sr & SR_BUSY else self.LATCHES,
+            latches=self.LATCHES + self._stores(),
             timeless=True,
             clears=clears,
+            steady=self._steady(),
         )
+
+    def _stores(self) -> tuple[int, ...]:
+        """Registers besides LATCHES a write of which only stores its value now (an indirect
+        mode, BUSY = 0): for instance an address register once the address starts nothing."""
+        return ()
+
+    def _steady(self) -> tuple[int, ...]:
+        """Registers whose write of the value they hold does nothing now (an indirect mode,
+        BUSY = 0; see FastPath.steady). A write also clears `status_read`, which matters only
+        once automatic polling runs, and only a command start (a call) leads there."""
+        return ()
 
     def _clears(self, fmode: int) -> tuple[tuple[int, int, int, int, int], ...]:
         """FCR as a write-one-to-clear register of SR. In an indirect write whose FIFO-
