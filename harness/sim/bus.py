@@ -140,6 +140,11 @@ class Device:
         """
         return None
 
+    def resumed_fast_path(self) -> FastPath | None:
+        """The same, asked when the next slice starts: virtual time has moved on since the
+        device's last access (None: nothing until that access; the default)."""
+        return None
+
     def absorb(self, offset: int, data: bytes) -> None:
         """The queued CPU writes to the sink register at `offset`, oldest first."""
         raise NotImplementedError

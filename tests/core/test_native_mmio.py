@@ -235,3 +235,37 @@ def test_rewrites_of_held_values_and_an_address_that_starts_nothing_need_no_pyth
     assert seen[0] == seen[1]
     (cr, ccr_now, ar), programmed, _log = seen[0]
     assert (cr, ccr_now, ar, programmed) == (1, ccr, 0x1000, 0x5A)
+
+
+# loop: ldr r2,[r0,#8] (SR); subs r1,#1; bne loop; bkpt
+SR_LOOP = bytes.fromhex("8268 0139 fcd1 00be")
+
+
+def test_a_loop_spanning_slices_gets_its_fast_path_back_without_a_python_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A slice's end withdraws what a device published (time moves on between slices); the
+    next slice starts with it published again, so a register loop spanning many slices calls
+    Python once, on its first read. Both paths end at the same cycle with the same SR."""
+    _need_native()
+    loops = 30_000  # 90,000 instructions: six slices or more
+    seen = []
+    for on in (True, False):
+        monkeypatch.setenv("STM32_HIL_NATIVE", "1" if on else "0")
+        target = SimTarget(Inventory.load().get("nucleo-h743zi"))
+        qspi = target.board.bus.device("QUADSPI")
+        target.board.bus.write(qspi.base, 4, 1, Access.CPU)  # CR.EN, indirect write, idle
+        ram = 0x24000000
+        target.board.bus.write_block(ram, SR_LOOP, Access.DEBUG)
+        core, clock = target.board.core, target.board.clock
+        for name, value in dict(r0=qspi.base, r1=loops, pc=ram | 1).items():
+            core.write_reg(name, value)
+        before = core.python_accesses
+        core.halted, core.halt_reason = False, HaltReason.NONE
+        reason = target.wait_for_halt(1.0)
+        assert reason is HaltReason.BREAKPOINT
+        after = core.python_accesses
+        seen.append((clock.now, core.read_reg("r2")))
+        if on:
+            assert after[0] - before[0] == 1  # the first SR read only
+    assert seen[0] == seen[1]

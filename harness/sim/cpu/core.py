@@ -46,7 +46,7 @@ from unicorn import arm_const as A
 from unicorn.unicorn_py3.unicorn import uclib
 
 from stm32_hil.errors import BusFault, HarnessError, TargetError
-from stm32_hil.sim.bus import Access, Alias, CpuMap, Device, Memory
+from stm32_hil.sim.bus import Access, Alias, CpuMap, Device, FastPath, Memory
 from stm32_hil.sim.cpu import exceptions, native
 from stm32_hil.sim.cpu.fpb import Dwt, Fpb
 from stm32_hil.sim.cpu.scs import (
@@ -633,7 +633,17 @@ class CortexM:
     # -- native fast path: what a device published, and the writes queued for it ------------
     def _publish(self, dev: Device) -> None:
         """Let the native dispatcher serve what `dev` declares repeatable (FastPath)."""
-        fast = dev.fast_path()
+        self._install(dev, dev.fast_path())
+
+    def _resume(self) -> None:
+        """At a slice start, publish again what the device published last declares now: the
+        previous slice's end withdrew it (`_settle`), and the first access of a loop that
+        spans slices would otherwise call Python only to get it back."""
+        dev = self._published_dev
+        if dev is not None:
+            self._install(dev, dev.resumed_fast_path())
+
+    def _install(self, dev: Device, fast: FastPath | None) -> None:
         if fast is None:
             return
         poll = self._poll
@@ -1184,6 +1194,8 @@ class CortexM:
 
     def _emulate(self, count: int) -> None:
         pc = self.pc_now()
+        if self._native is not None:
+            self._resume()
         self._in_emu = True
         try:
             self.uc.emu_start(pc | 1, 0xFFFFFFFF, count=count)

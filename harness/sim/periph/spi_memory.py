@@ -305,6 +305,13 @@ class SpiMemoryController(RegisterBlock):
             steady=self._steady(),
         )
 
+    def resumed_fast_path(self) -> FastPath | None:
+        """`fast_path`, except while automatic polling waits for its match: SR then follows
+        the chip, which time changes, and only a look runs the next poll."""
+        if self.fmode == FMODE_POLL and self.poll_due:
+            return None
+        return self.fast_path()
+
     def _stores(self) -> tuple[int, ...]:
         """Registers besides LATCHES a write of which only stores its value now (an indirect
         mode, BUSY = 0): for instance an address register once the address starts nothing."""
