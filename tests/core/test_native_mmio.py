@@ -56,9 +56,16 @@ def _write_run(
     return target.sim.clock.now, cells, [(c.name, c.r0) for c in runner.calls], core.fast_accesses
 
 
+XSPI_BOARDS = ROOT / "tests" / "nor" / "xspi_boards.toml"
+OCTOSPI = {  # our loaders on OCTOSPI: octal DTR with DQS, and quad mode
+    "h7b3_mx25lm51245g": "h7b3-mx25lm51245g",
+    "u585_w25q32": "u585-w25q32",
+}
+
+
 @pytest.mark.parametrize(
     "case",
-    ["ours", "st_f469_mt25ql.stldr"],
+    ["ours", "st_f469_mt25ql.stldr", *OCTOSPI],
 )
 def test_loader_write_is_identical_with_and_without_the_native_dispatcher(
     case: str, monkeypatch: pytest.MonkeyPatch, shared_loader: Callable[[str], Path]
@@ -69,6 +76,11 @@ def test_loader_write_is_identical_with_and_without_the_native_dispatcher(
 
         def make() -> SimTarget:
             return SimTarget(Inventory.load().get("nucleo-h743zi"))
+    elif case in OCTOSPI:
+        path, size = ROOT / "loaders" / "good" / f"{case}.stldr", 0x3000
+
+        def make() -> SimTarget:
+            return SimTarget(Inventory.load(str(XSPI_BOARDS)).get(OCTOSPI[case]))
     else:
         path, size = shared_loader(case), 0x1800
 

@@ -40,7 +40,7 @@ from pathlib import Path
 from stm32_hil.sim.bus import SOURCE_BYTES  # data-register bytes served before Python runs
 
 READS = 16  # stable registers one model may publish at once
-LATCHES = 8  # registers whose writes one model may let the core queue
+LATCHES = 16  # registers whose writes one model may let the core queue
 STEADY = 4  # registers whose unchanging writes one model may let the core drop
 QUEUE = 64  # queued register writes at most before Python sees them
 SINK_BYTES = 4096  # queued data-register bytes at most before Python sees them

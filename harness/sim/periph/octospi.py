@@ -270,6 +270,18 @@ class Octospi(SpiMemoryController):
     def _dr_blocked(self) -> bool:
         return not self.cr & CR_EN or (not self.active and bool(self.sr & SR_BUSY))
 
+    def _stores(self) -> tuple[int, ...]:
+        """CCR, TCR and ABR: in an indirect mode the window maps nothing whatever they say, so
+        its refresh finds what it had, and `instruction_sent` counts in memory-mapped mode
+        only. IR and AR too while the controller is disabled; enabled, whether they start the
+        command (`_triggers`) depends on CCR, whose writes may be queued before them."""
+        return (CCR, TCR, ABR) if self.cr & CR_EN else (CCR, TCR, ABR, IR, AR)
+
+    def _steady(self) -> tuple[int, ...]:
+        """CR: in an indirect mode, written with the value it holds it changes nothing
+        (`idle_since` counts in memory-mapped mode only, and entering it changes CR)."""
+        return (CR,)
+
     def _triggers(self, offset: int) -> bool:
         """RM0455 trigger rule: does writing `offset` start the configured command?"""
         if not self.cr & CR_EN or self.fmode == FMODE_MMAP:
