@@ -16,7 +16,7 @@ import pytest
 
 from stm32_hil.errors import HarnessError
 from stm32_hil.inventory import BoardSpec, ExternalFlashSpec, Inventory
-from stm32_hil.sim.bus import Access
+from stm32_hil.sim.bus import Access, Device
 from stm32_hil.sim.cpu import native
 from stm32_hil.sim.target import SimTarget
 from stm32_hil.stldr import load
@@ -32,6 +32,13 @@ def _need_native() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail("no C compiler: the native MMIO dispatcher cannot be built")
         pytest.skip("no C compiler for the native MMIO dispatcher")
+
+
+def _h743(monkeypatch: pytest.MonkeyPatch, on: bool) -> tuple[SimTarget, Device]:
+    """A NUCLEO-H743ZI with the native dispatcher on or off, and its QUADSPI."""
+    monkeypatch.setenv("STM32_HIL_NATIVE", "1" if on else "0")
+    target = SimTarget(Inventory.load().get("nucleo-h743zi"))
+    return target, target.board.bus.device("QUADSPI")
 
 
 def _board(part: str, chip: str) -> SimTarget:
@@ -178,9 +185,7 @@ def test_a_flag_clear_and_the_status_read_after_it_need_no_python_call(
     _need_native()
     seen = []
     for on in (True, False):
-        monkeypatch.setenv("STM32_HIL_NATIVE", "1" if on else "0")
-        target = SimTarget(Inventory.load().get("nucleo-h743zi"))
-        qspi = target.board.bus.device("QUADSPI")
+        target, qspi = _h743(monkeypatch, on)
         monkeypatch.setattr(type(qspi), "FTF_STOPS_AT_TCF", ftf_held_by_tcf)
         ram = 0x24000000
         target.board.bus.write_block(ram, FLAG_CLEAR, Access.DEBUG)
@@ -218,9 +223,7 @@ def test_rewrites_of_held_values_and_an_address_that_starts_nothing_need_no_pyth
     _need_native()
     seen = []
     for on in (True, False):
-        monkeypatch.setenv("STM32_HIL_NATIVE", "1" if on else "0")
-        target = SimTarget(Inventory.load().get("nucleo-h743zi"))
-        qspi = target.board.bus.device("QUADSPI")
+        target, qspi = _h743(monkeypatch, on)
         bus = target.board.bus
         bus.write(qspi.base, 4, 1, Access.CPU)  # CR.EN
         bus.write(qspi.base + 0x14, 4, 0x106, Access.CPU)  # write enable
@@ -263,9 +266,7 @@ def test_a_loop_spanning_slices_gets_its_fast_path_back_without_a_python_call(
     loops = 30_000  # 90,000 instructions: six slices or more
     seen = []
     for on in (True, False):
-        monkeypatch.setenv("STM32_HIL_NATIVE", "1" if on else "0")
-        target = SimTarget(Inventory.load().get("nucleo-h743zi"))
-        qspi = target.board.bus.device("QUADSPI")
+        target, qspi = _h743(monkeypatch, on)
         target.board.bus.write(qspi.base, 4, 1, Access.CPU)  # CR.EN, indirect write, idle
         ram = 0x24000000
         target.board.bus.write_block(ram, SR_LOOP, Access.DEBUG)

@@ -32,7 +32,9 @@ def _paths(monkeypatch: pytest.MonkeyPatch, on: bool) -> None:
     monkeypatch.setenv("STM32_HIL_NATIVE", "1" if on else "0")
 
 
-def _target() -> SimTarget:
+def _target(monkeypatch: pytest.MonkeyPatch, on: bool) -> SimTarget:
+    """The loop at RAM, about to run, on the native path or the Python path."""
+    _paths(monkeypatch, on)
     target = SimTarget(Inventory.load().get("nucleo-h743zi"))
     core = target.board.core
     target.board.bus.write_block(RAM, LOOP, Access.DEBUG)
@@ -53,8 +55,7 @@ def test_the_decode_counts_thumb2_instructions() -> None:
 def test_a_long_run_ends_its_slices_on_block_boundaries_without_cuts(
     on: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _paths(monkeypatch, on)
-    target = _target()
+    target = _target(monkeypatch, on)
     core, clock = target.board.core, target.board.clock
     start = clock.now
     cycles = 3 * MAX_SLICE + 6  # exact: the last slice cuts the block it ends in
@@ -72,8 +73,7 @@ def test_a_long_run_ends_its_slices_on_block_boundaries_without_cuts(
 def test_a_run_not_needed_exactly_stops_on_the_block_boundary_before_its_end(
     on: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _paths(monkeypatch, on)
-    target = _target()
+    target = _target(monkeypatch, on)
     core, clock = target.board.core, target.board.clock
     start = clock.now
     core.run(10_003, exact=False)
@@ -90,8 +90,7 @@ def test_both_paths_end_every_slice_on_the_same_instruction(
 ) -> None:
     seen = []
     for on in (True, False):
-        _paths(monkeypatch, on)
-        target = _target()
+        target = _target(monkeypatch, on)
         core, clock = target.board.core, target.board.clock
         trail = []
         for cycles in (MAX_SLICE + 3, 5, 2 * MAX_SLICE + 1, 7):
