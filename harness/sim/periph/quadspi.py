@@ -193,28 +193,17 @@ class Quadspi(SpiMemoryController):
         self._launch(has_data=bool((self.ccr >> 24) & 3))
 
     def _stores(self) -> tuple[int, ...]:
-        """AR, when writing it starts nothing (see write_reg): disabled, or the command waits
-        for its data, or has no address phase."""
-        ccr = self.ccr
-        starts = (
-            self.cr & CR_EN
-            and (ccr >> 10) & 3
-            and (self.fmode != FMODE_WRITE or not (ccr >> 24) & 3)
-        )
-        return () if starts else (AR,)
+        """AR, when writing it starts nothing (`_triggers`)."""
+        return () if self._triggers(AR) else (AR,)
 
     def _steady(self) -> tuple[int, ...]:
         """CR, and CCR when writing it again starts nothing. In an indirect mode the window
         maps nothing whatever CR and CCR say, so its refresh finds what it had; without SIOO
         `instruction_sent` changes nothing, and `idle_since` counts in memory-mapped mode only
         (entering it takes a CCR write of another value, which sets it)."""
-        ccr = self.ccr
-        if ccr & CCR_SIOO:
+        if self.ccr & CCR_SIOO or self._triggers(CCR):
             return (CR,)
-        needs_addr, needs_data = (ccr >> 10) & 3, (ccr >> 24) & 3
-        if not self.cr & CR_EN or needs_addr or (self.fmode == FMODE_WRITE and needs_data):
-            return (CR, CCR)
-        return (CR,)
+        return (CR, CCR)
 
     def _dr_blocked(self) -> bool:
         return not self.active and bool(self.sr & SR_TCF or not self.cr & CR_EN)
@@ -242,15 +231,18 @@ class Quadspi(SpiMemoryController):
             self.instruction_sent = False
             self.idle_since = self._now()
             self.window.refresh()
-            if not self.cr & CR_EN or self.fmode == FMODE_MMAP:
-                return
-            needs_addr = (value >> 10) & 3
-            needs_data = (value >> 24) & 3
-            if not needs_addr and (self.fmode != FMODE_WRITE or not needs_data):
-                self._start()
-        elif offset == AR and self.cr & CR_EN and self.fmode != FMODE_MMAP:
-            if (self.ccr >> 10) & 3 and (self.fmode != FMODE_WRITE or not (self.ccr >> 24) & 3):
-                self._start()
+        if offset in (CCR, AR) and self._triggers(offset):
+            self._start()
+
+    def _triggers(self, offset: int) -> bool:
+        """RM0433 23.3.10: does writing `offset` (CCR or AR) start the configured command?"""
+        if not self.cr & CR_EN or self.fmode == FMODE_MMAP:
+            return False
+        ccr = self.ccr
+        if self.fmode == FMODE_WRITE and (ccr >> 24) & 3:
+            return False  # starts on the first DR write
+        has_address = bool((ccr >> 10) & 3)
+        return has_address if offset == AR else not has_address
 
 
 def apply_phases(
